@@ -1,0 +1,2 @@
+mod generated;
+pub use generated::*;

@@ -1,0 +1,80 @@
+//! JSON that is already serialized: runs are stored as the JSON text of a
+//! `TaskAgentRun`, so reads send the stored bytes as they are instead of
+//! parsing and re-serializing every nested list on the hot path.
+
+use std::marker::PhantomData;
+
+use schemars::JsonSchema;
+use schemars::r#gen::SchemaGenerator;
+use schemars::schema::Schema;
+use serde::{Serialize, Serializer};
+use serde_json::value::RawValue;
+
+/// The JSON text of a `T`, documented with `T`'s schema.
+pub struct Serialized<T> {
+    json: Box<RawValue>,
+    of: PhantomData<fn() -> T>,
+}
+
+impl<T: Serialize> Serialized<T> {
+    /// Serializes `value`.
+    pub fn new(value: &T) -> Result<Self, serde_json::Error> {
+        Ok(Self::from_json(serde_json::value::to_raw_value(value)?))
+    }
+}
+
+impl<T> Serialized<T> {
+    /// Wraps JSON text that its caller knows to be the serialization of a `T`
+    /// (it was produced by [`Serialized::new`] and stored).
+    pub fn from_json(json: Box<RawValue>) -> Self {
+        Serialized { json, of: PhantomData }
+    }
+
+    /// The JSON text.
+    pub fn json(&self) -> &str {
+        self.json.get()
+    }
+
+    /// The JSON text, owned.
+    pub fn into_json(self) -> Box<RawValue> {
+        self.json
+    }
+}
+
+impl<T> Clone for Serialized<T> {
+    fn clone(&self) -> Self {
+        Self::from_json(self.json.clone())
+    }
+}
+
+impl<T> std::fmt::Debug for Serialized<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.json.get())
+    }
+}
+
+impl<T> Serialize for Serialized<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.json.serialize(serializer)
+    }
+}
+
+// The schema is `T`'s under `T`'s name, so the document references one
+// component whether an operation returns `T` or `Serialized<T>`.
+impl<T: JsonSchema> JsonSchema for Serialized<T> {
+    fn is_referenceable() -> bool {
+        T::is_referenceable()
+    }
+
+    fn schema_name() -> String {
+        T::schema_name()
+    }
+
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        T::schema_id()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        T::json_schema(generator)
+    }
+}
