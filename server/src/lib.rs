@@ -2,5 +2,23 @@
 //!
 //! - [`api`]: the dropshot API trait and wire types (the contract's server
 //!   half, free of storage and auth code);
+//! - [`handlers`]: the trait's implementation, over [`runs`], which holds
+//!   what the operations do and is shared with the demo;
+//! - [`storage`]: the [`storage::RunStore`] interface and its backends;
+//! - [`server`]: starting the HTTP server; [`cli`]: the command line.
 
 pub mod api;
+pub mod cli;
+pub mod config;
+pub mod context;
+pub mod cursor;
+pub mod database_url;
+pub mod demo;
+pub mod error;
+pub mod etag;
+pub mod handlers;
+pub mod probes;
+pub mod runs;
+pub mod server;
+pub mod storage;
+pub mod validation;

@@ -11,7 +11,10 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "cargo xtask", about = "Tasks of the Task Agent Runs API workspace")]
+#[command(
+    name = "cargo xtask",
+    about = "Tasks of the Task Agent Runs API workspace"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -41,7 +44,8 @@ fn run(cli: Cli) -> Result<bool> {
     let spec = spec_file::SpecFile::load()?;
     match cli.command {
         Command::Check => {
-            let server = spec_sync::compare(&spec.json, &task_agent_server::api::openapi_document());
+            let server =
+                spec_sync::compare(&spec.json, &task_agent_server::api::openapi_document());
             print!("{server}");
             let client = client_code::check(&spec)?;
             print!("{client}");

@@ -31,9 +31,17 @@ const ERROR_RESPONSE_REF: &str = "#/components/responses/Error";
 
 /// Component sections that exist only to be referenced; the comparison
 /// inlines their references. `schemas` stays: both documents name schemas.
-const INLINED_COMPONENTS: [&str; 5] = ["parameters", "responses", "headers", "examples", "requestBodies"];
+const INLINED_COMPONENTS: [&str; 5] = [
+    "parameters",
+    "responses",
+    "headers",
+    "examples",
+    "requestBodies",
+];
 
-const OPERATION_METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+const OPERATION_METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
 
 /// A success status that dropshot cannot document (it documents one per
 /// operation) and that the spec adds with the same content as another.
@@ -100,20 +108,33 @@ impl SyncReport {
     }
 
     fn reject(&mut self, pointer: String, spec: Option<Value>, note: &str) {
-        self.differences.push(Difference { pointer, spec, server: None, note: Some(note.to_owned()) });
+        self.differences.push(Difference {
+            pointer,
+            spec,
+            server: None,
+            note: Some(note.to_owned()),
+        });
     }
 }
 
 impl fmt::Display for SyncReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.is_in_sync() {
-            writeln!(f, "spec ⇄ server: in sync ({} allowances for what only the spec can say)", self.allowances.len())?;
+            writeln!(
+                f,
+                "spec ⇄ server: in sync ({} allowances for what only the spec can say)",
+                self.allowances.len()
+            )?;
             for allowance in &self.allowances {
                 writeln!(f, "    allowed: {allowance}")?;
             }
             return Ok(());
         }
-        writeln!(f, "spec ⇄ server: {} differences between openapi.yaml and the API trait", self.differences.len())?;
+        writeln!(
+            f,
+            "spec ⇄ server: {} differences between openapi.yaml and the API trait",
+            self.differences.len()
+        )?;
         for difference in &self.differences {
             writeln!(f, "  at {}", display_pointer(&difference.pointer))?;
             writeln!(f, "      spec:   {}", show(&difference.spec))?;
@@ -122,7 +143,10 @@ impl fmt::Display for SyncReport {
                 writeln!(f, "      ({note})")?;
             }
         }
-        writeln!(f, "Change the trait or openapi.yaml so that they agree (then `cargo xtask generate`).")
+        writeln!(
+            f,
+            "Change the trait or openapi.yaml so that they agree (then `cargo xtask generate`)."
+        )
     }
 }
 
@@ -150,7 +174,12 @@ pub fn compare(spec: &Value, server: &Value) -> SyncReport {
     let mut report = SyncReport::default();
     let spec = normalise(take_spec_allowances(spec.clone(), &mut report));
     let server = normalise(take_dropshot_error_responses(server.clone(), &mut report));
-    diff(&mut String::new(), Some(&spec), Some(&server), &mut report.differences);
+    diff(
+        &mut String::new(),
+        Some(&spec),
+        Some(&server),
+        &mut report.differences,
+    );
     report
 }
 
@@ -168,7 +197,9 @@ fn take_spec_allowances(mut doc: Value, report: &mut SyncReport) -> Value {
             }
         }
     }
-    let root = doc.as_object_mut().expect("an OpenAPI document is an object");
+    let root = doc
+        .as_object_mut()
+        .expect("an OpenAPI document is an object");
     if let Some(security) = root.remove("security") {
         report.allow(format!("security requirement {security}"));
     }
@@ -179,13 +210,19 @@ fn take_spec_allowances(mut doc: Value, report: &mut SyncReport) -> Value {
     if let Some(Value::Array(tags)) = root.get_mut("tags") {
         for tag in tags.iter_mut().filter_map(Value::as_object_mut) {
             if tag.remove("description").is_some() | tag.remove("externalDocs").is_some() {
-                report.allow(format!("description of tag {}", tag.get("name").unwrap_or(&Value::Null)));
+                report.allow(format!(
+                    "description of tag {}",
+                    tag.get("name").unwrap_or(&Value::Null)
+                ));
             }
         }
     }
     for_each_operation(&mut doc, |pointer, operation| {
         if let Some(security) = operation.remove("security") {
-            report.allow(format!("security requirement {security} of {}", operation_name(operation)));
+            report.allow(format!(
+                "security requirement {security} of {}",
+                operation_name(operation)
+            ));
         }
         take_error_responses(pointer, operation, report);
         take_extra_success_statuses(pointer, operation, report);
@@ -200,14 +237,22 @@ fn take_spec_allowances(mut doc: Value, report: &mut SyncReport) -> Value {
 fn inline_component_refs(value: &mut Value, components: &Value) {
     match value {
         Value::Object(object) => {
-            if let Some(target) = object.get("$ref").and_then(Value::as_str).and_then(|r| resolve(r, components)) {
+            if let Some(target) = object
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| resolve(r, components))
+            {
                 *value = target;
                 inline_component_refs(value, components);
                 return;
             }
-            object.values_mut().for_each(|child| inline_component_refs(child, components));
+            object
+                .values_mut()
+                .for_each(|child| inline_component_refs(child, components));
         }
-        Value::Array(items) => items.iter_mut().for_each(|child| inline_component_refs(child, components)),
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|child| inline_component_refs(child, components)),
         _ => {}
     }
 }
@@ -227,20 +272,28 @@ fn for_each_operation(doc: &mut Value, mut visit: impl FnMut(&str, &mut Map<Stri
         return;
     };
     for (path, item) in paths.iter_mut() {
-        let Some(item) = item.as_object_mut() else { continue };
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
         let shared = match item.remove("parameters") {
             Some(Value::Array(shared)) => shared,
             _ => Vec::new(),
         };
         for method in OPERATION_METHODS {
-            let Some(Value::Object(operation)) = item.get_mut(method) else { continue };
+            let Some(Value::Object(operation)) = item.get_mut(method) else {
+                continue;
+            };
             if !shared.is_empty() {
                 let own = match operation.remove("parameters") {
                     Some(Value::Array(own)) => own,
                     _ => Vec::new(),
                 };
-                let overridden = |p: &Value| own.iter().any(|o| o["in"] == p["in"] && o["name"] == p["name"]);
-                let mut merged: Vec<Value> = shared.iter().filter(|p| !overridden(p)).cloned().collect();
+                let overridden = |p: &Value| {
+                    own.iter()
+                        .any(|o| o["in"] == p["in"] && o["name"] == p["name"])
+                };
+                let mut merged: Vec<Value> =
+                    shared.iter().filter(|p| !overridden(p)).cloned().collect();
                 merged.extend(own);
                 operation.insert("parameters".to_owned(), Value::Array(merged));
             }
@@ -250,19 +303,35 @@ fn for_each_operation(doc: &mut Value, mut visit: impl FnMut(&str, &mut Map<Stri
 }
 
 fn operation_name(operation: &Map<String, Value>) -> String {
-    operation.get("operationId").and_then(Value::as_str).unwrap_or("an operation without operationId").to_owned()
+    operation
+        .get("operationId")
+        .and_then(Value::as_str)
+        .unwrap_or("an operation without operationId")
+        .to_owned()
 }
 
 fn is_error_status(status: &str) -> bool {
-    status.len() == 3 && (status.starts_with('4') || status.starts_with('5')) && status.bytes().all(|b| b.is_ascii_digit())
+    status.len() == 3
+        && (status.starts_with('4') || status.starts_with('5'))
+        && status.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Removes the spec's error responses after checking that each carries the
 /// `Error` schema (and nothing else) as `application/json`.
-fn take_error_responses(pointer: &str, operation: &mut Map<String, Value>, report: &mut SyncReport) {
+fn take_error_responses(
+    pointer: &str,
+    operation: &mut Map<String, Value>,
+    report: &mut SyncReport,
+) {
     let name = operation_name(operation);
-    let Some(Value::Object(responses)) = operation.get_mut("responses") else { return };
-    let statuses: Vec<String> = responses.keys().filter(|s| is_error_status(s)).cloned().collect();
+    let Some(Value::Object(responses)) = operation.get_mut("responses") else {
+        return;
+    };
+    let statuses: Vec<String> = responses
+        .keys()
+        .filter(|s| is_error_status(s))
+        .cloned()
+        .collect();
     for status in &statuses {
         let response = responses.remove(status).expect("listed above");
         let mut content = response.get("content").cloned().unwrap_or(Value::Null);
@@ -285,31 +354,52 @@ fn error_content() -> Value {
 
 /// Removes the success statuses listed in [`EXTRA_SUCCESS_STATUSES`] after
 /// checking that each is identical to the one it mirrors.
-fn take_extra_success_statuses(pointer: &str, operation: &mut Map<String, Value>, report: &mut SyncReport) {
+fn take_extra_success_statuses(
+    pointer: &str,
+    operation: &mut Map<String, Value>,
+    report: &mut SyncReport,
+) {
     let name = operation_name(operation);
-    let Some(Value::Object(responses)) = operation.get_mut("responses") else { return };
-    for extra in EXTRA_SUCCESS_STATUSES.iter().filter(|extra| extra.operation_id == name) {
+    let Some(Value::Object(responses)) = operation.get_mut("responses") else {
+        return;
+    };
+    for extra in EXTRA_SUCCESS_STATUSES
+        .iter()
+        .filter(|extra| extra.operation_id == name)
+    {
         let Some(mut response) = responses.remove(extra.status) else {
             report.reject(
                 format!("{pointer}/responses/{}", extra.status),
                 None,
-                &format!("the allowance for {name} {} expects this response", extra.status),
+                &format!(
+                    "the allowance for {name} {} expects this response",
+                    extra.status
+                ),
             );
             continue;
         };
-        let mut mirrored = responses.get(extra.same_content_as).cloned().unwrap_or(Value::Null);
+        let mut mirrored = responses
+            .get(extra.same_content_as)
+            .cloned()
+            .unwrap_or(Value::Null);
         for value in [&mut response, &mut mirrored] {
             if let Some(object) = value.as_object_mut() {
                 object.remove("description");
             }
         }
         if response == mirrored {
-            report.allow(format!("success response {} of {name} ({})", extra.status, extra.why));
+            report.allow(format!(
+                "success response {} of {name} ({})",
+                extra.status, extra.why
+            ));
         } else {
             report.reject(
                 format!("{pointer}/responses/{}", extra.status),
                 Some(response),
-                &format!("must have the same headers and content as response {}", extra.same_content_as),
+                &format!(
+                    "must have the same headers and content as response {}",
+                    extra.same_content_as
+                ),
             );
         }
     }
@@ -317,12 +407,21 @@ fn take_extra_success_statuses(pointer: &str, operation: &mut Map<String, Value>
 
 /// Removes the defaults of parameter schemas after checking each against
 /// [`PARAMETER_DEFAULTS`].
-fn take_parameter_defaults(pointer: &str, operation: &mut Map<String, Value>, report: &mut SyncReport) {
+fn take_parameter_defaults(
+    pointer: &str,
+    operation: &mut Map<String, Value>,
+    report: &mut SyncReport,
+) {
     let name = operation_name(operation);
-    let Some(Value::Array(parameters)) = operation.get_mut("parameters") else { return };
+    let Some(Value::Array(parameters)) = operation.get_mut("parameters") else {
+        return;
+    };
     for (index, parameter) in parameters.iter_mut().enumerate() {
         let parameter_name = parameter["name"].as_str().unwrap_or_default().to_owned();
-        let Some(default) = parameter.get_mut("schema").and_then(Value::as_object_mut).and_then(|s| s.remove("default"))
+        let Some(default) = parameter
+            .get_mut("schema")
+            .and_then(Value::as_object_mut)
+            .and_then(|s| s.remove("default"))
         else {
             continue;
         };
@@ -331,7 +430,9 @@ fn take_parameter_defaults(pointer: &str, operation: &mut Map<String, Value>, re
             .find(|allowed| allowed.operation_id == name && allowed.parameter == parameter_name)
             .map(|allowed| (allowed.value)());
         if allowed.as_ref() == Some(&default) {
-            report.allow(format!("default {default} of parameter {parameter_name} of {name}"));
+            report.allow(format!(
+                "default {default} of parameter {parameter_name} of {name}"
+            ));
         } else {
             report.differences.push(Difference {
                 pointer: format!("{pointer}/parameters/{index}/schema/default"),
@@ -358,7 +459,9 @@ fn take_dropshot_error_responses(mut doc: Value, report: &mut SyncReport) -> Val
         components.remove("responses");
     }
     for_each_operation(&mut doc, |pointer, operation| {
-        let Some(Value::Object(responses)) = operation.get_mut("responses") else { return };
+        let Some(Value::Object(responses)) = operation.get_mut("responses") else {
+            return;
+        };
         for range in ["4XX", "5XX"] {
             let expected = serde_json::json!({ "$ref": ERROR_RESPONSE_REF });
             if responses.remove(range) != Some(expected) {
@@ -395,14 +498,18 @@ fn strip_examples_counting(value: &mut Value, count: &mut usize) {
                 if key == "properties" || key == "schemas" {
                     // Keys here are names, not keywords.
                     if let Value::Object(named) = child {
-                        named.values_mut().for_each(|v| strip_examples_counting(v, count));
+                        named
+                            .values_mut()
+                            .for_each(|v| strip_examples_counting(v, count));
                     }
                 } else {
                     strip_examples_counting(child, count);
                 }
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(|v| strip_examples_counting(v, count)),
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|v| strip_examples_counting(v, count)),
         _ => {}
     }
 }
@@ -462,7 +569,9 @@ fn drop_defaults_and_fold_text(value: &mut Value) {
                 }
             }
             if object.get("style").and_then(Value::as_str) == Some("simple")
-                && object.get("in").is_none_or(|location| location == "path" || location == "header")
+                && object
+                    .get("in")
+                    .is_none_or(|location| location == "path" || location == "header")
             {
                 object.remove("style");
             }
@@ -487,7 +596,12 @@ fn drop_defaults_and_fold_text(value: &mut Value) {
 }
 
 /// Records every place where `spec` and `server` differ.
-fn diff(pointer: &mut String, spec: Option<&Value>, server: Option<&Value>, out: &mut Vec<Difference>) {
+fn diff(
+    pointer: &mut String,
+    spec: Option<&Value>,
+    server: Option<&Value>,
+    out: &mut Vec<Difference>,
+) {
     match (spec, server) {
         (Some(Value::Object(a)), Some(Value::Object(b))) => {
             let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
@@ -511,7 +625,12 @@ fn diff(pointer: &mut String, spec: Option<&Value>, server: Option<&Value>, out:
             }
         }
         (None, None) => {}
-        (a, b) => out.push(Difference { pointer: pointer.clone(), spec: a.cloned(), server: b.cloned(), note: None }),
+        (a, b) => out.push(Difference {
+            pointer: pointer.clone(),
+            spec: a.cloned(),
+            server: b.cloned(),
+            note: None,
+        }),
     }
 }
 
@@ -530,11 +649,18 @@ mod tests {
     const RUN_PATH: &str = "/paths/~1api~1v1~1org~1{org_id}~1project~1{project_id}~1task-agent~1{task_agent_id}~1run~1{run_id}";
 
     fn real_pair() -> (Value, Value) {
-        (SpecFile::load().expect("openapi.yaml loads").json, task_agent_server::api::openapi_document())
+        (
+            SpecFile::load().expect("openapi.yaml loads").json,
+            task_agent_server::api::openapi_document(),
+        )
     }
 
     fn pointers(report: &SyncReport) -> Vec<&str> {
-        report.differences.iter().map(|d| d.pointer.as_str()).collect()
+        report
+            .differences
+            .iter()
+            .map(|d| d.pointer.as_str())
+            .collect()
     }
 
     /// The checked-in spec and the API trait agree: `cargo test` catches drift.
@@ -565,18 +691,25 @@ mod tests {
         server["components"]["schemas"]["TaskAgentRun"]["properties"]["retries"] =
             json!({ "type": "integer", "format": "int64" });
         let report = compare(&spec, &server);
-        assert_eq!(pointers(&report), ["/components/schemas/TaskAgentRun/properties/retries"]);
+        assert_eq!(
+            pointers(&report),
+            ["/components/schemas/TaskAgentRun/properties/retries"]
+        );
         assert_eq!(report.differences[0].spec, None);
     }
 
     #[test]
     fn a_changed_field_type_is_reported_with_both_values() {
         let (spec, mut server) = real_pair();
-        server["components"]["schemas"]["RunFile"]["properties"]["size_bytes"]["format"] = json!("int32");
+        server["components"]["schemas"]["RunFile"]["properties"]["size_bytes"]["format"] =
+            json!("int32");
         let report = compare(&spec, &server);
         assert_eq!(report.differences.len(), 1, "{report}");
         let difference = &report.differences[0];
-        assert_eq!(difference.pointer, "/components/schemas/RunFile/properties/size_bytes/format");
+        assert_eq!(
+            difference.pointer,
+            "/components/schemas/RunFile/properties/size_bytes/format"
+        );
         assert_eq!(difference.spec, Some(json!("int64")));
         assert_eq!(difference.server, Some(json!("int32")));
         assert!(report.to_string().contains("size_bytes/format"));
@@ -585,10 +718,15 @@ mod tests {
     #[test]
     fn a_field_removed_from_the_spec_is_reported() {
         let (mut spec, server) = real_pair();
-        let properties = spec["components"]["schemas"]["TaskAgentRun"]["properties"].as_object_mut().unwrap();
+        let properties = spec["components"]["schemas"]["TaskAgentRun"]["properties"]
+            .as_object_mut()
+            .unwrap();
         properties.remove("duration_ms");
         let report = compare(&spec, &server);
-        assert_eq!(pointers(&report), ["/components/schemas/TaskAgentRun/properties/duration_ms"]);
+        assert_eq!(
+            pointers(&report),
+            ["/components/schemas/TaskAgentRun/properties/duration_ms"]
+        );
         assert_eq!(report.differences[0].spec, None);
     }
 
@@ -599,8 +737,11 @@ mod tests {
             .as_object_mut()
             .unwrap()
             .remove("nullable");
-        spec["components"]["schemas"]["Pagination"]["properties"]["page_limit"]["maximum"] = json!(500);
-        let required = spec["components"]["schemas"]["TaskAgentRunWrite"]["required"].as_array_mut().unwrap();
+        spec["components"]["schemas"]["Pagination"]["properties"]["page_limit"]["maximum"] =
+            json!(500);
+        let required = spec["components"]["schemas"]["TaskAgentRunWrite"]["required"]
+            .as_array_mut()
+            .unwrap();
         required.push(json!("is_error"));
         let report = compare(&spec, &server);
         assert_eq!(
@@ -619,12 +760,19 @@ mod tests {
         let (mut spec, server) = real_pair();
         let list = "/paths/~1api~1v1~1org~1{org_id}~1project~1{project_id}~1task-agent~1{task_agent_id}~1run/get";
         spec.pointer_mut(list).unwrap()["operationId"] = json!("list_runs");
-        let parameters = spec.pointer_mut(&format!("{list}/parameters")).unwrap().as_array_mut().unwrap();
+        let parameters = spec
+            .pointer_mut(&format!("{list}/parameters"))
+            .unwrap()
+            .as_array_mut()
+            .unwrap();
         parameters.retain(|p| p["name"] != "status");
         let report = compare(&spec, &server);
         assert_eq!(
             pointers(&report),
-            [format!("{list}/operationId"), format!("{list}/parameters/query:status")],
+            [
+                format!("{list}/operationId"),
+                format!("{list}/parameters/query:status")
+            ],
             "{report}"
         );
     }
@@ -632,26 +780,41 @@ mod tests {
     #[test]
     fn an_error_response_without_the_error_schema_is_rejected() {
         let (mut spec, server) = real_pair();
-        spec.pointer_mut(&format!("{RUN_PATH}/get/responses")).unwrap()["418"] =
-            json!({ "description": "teapot", "content": { "application/json": { "schema": { "type": "string" } } } });
+        spec.pointer_mut(&format!("{RUN_PATH}/get/responses"))
+            .unwrap()["418"] = json!({ "description": "teapot", "content": { "application/json": { "schema": { "type": "string" } } } });
         let report = compare(&spec, &server);
         assert_eq!(pointers(&report), [format!("{RUN_PATH}/get/responses/418")]);
-        assert!(report.differences[0].note.as_deref().unwrap().contains("Error"));
+        assert!(
+            report.differences[0]
+                .note
+                .as_deref()
+                .unwrap()
+                .contains("Error")
+        );
     }
 
     #[test]
     fn an_extra_success_status_must_mirror_the_documented_one() {
         let (mut spec, server) = real_pair();
-        spec.pointer_mut(&format!("{RUN_PATH}/put/responses/201/content/application~1json/schema")).unwrap()["$ref"] =
-            json!("#/components/schemas/TaskAgentRunWrite");
+        spec.pointer_mut(&format!(
+            "{RUN_PATH}/put/responses/201/content/application~1json/schema"
+        ))
+        .unwrap()["$ref"] = json!("#/components/schemas/TaskAgentRunWrite");
         let report = compare(&spec, &server);
         assert_eq!(pointers(&report), [format!("{RUN_PATH}/put/responses/201")]);
 
         let (mut spec, server) = real_pair();
-        spec.pointer_mut(&format!("{RUN_PATH}/get/responses")).unwrap()["201"] =
-            spec.pointer(&format!("{RUN_PATH}/get/responses/200")).unwrap().clone();
+        spec.pointer_mut(&format!("{RUN_PATH}/get/responses"))
+            .unwrap()["201"] = spec
+            .pointer(&format!("{RUN_PATH}/get/responses/200"))
+            .unwrap()
+            .clone();
         let report = compare(&spec, &server);
-        assert_eq!(pointers(&report), [format!("{RUN_PATH}/get/responses/201")], "no allowance covers GET 201");
+        assert_eq!(
+            pointers(&report),
+            [format!("{RUN_PATH}/get/responses/201")],
+            "no allowance covers GET 201"
+        );
     }
 
     #[test]
@@ -661,13 +824,19 @@ mod tests {
         *description = json!(description.as_str().unwrap().replace(' ', "\n  "));
         assert!(compare(&spec, &server).is_in_sync());
         spec["components"]["schemas"]["RunFile"]["description"] = json!("A file.");
-        assert_eq!(pointers(&compare(&spec, &server)), ["/components/schemas/RunFile/description"]);
+        assert_eq!(
+            pointers(&compare(&spec, &server)),
+            ["/components/schemas/RunFile/description"]
+        );
     }
 
     #[test]
     fn an_unused_tag_declaration_is_rejected() {
         let (mut spec, server) = real_pair();
-        spec["tags"].as_array_mut().unwrap().push(json!({ "name": "other", "description": "unused" }));
+        spec["tags"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({ "name": "other", "description": "unused" }));
         assert_eq!(pointers(&compare(&spec, &server)), ["/tags/1"]);
     }
 
@@ -675,8 +844,15 @@ mod tests {
     fn a_parameter_default_must_be_the_servers() {
         let (mut spec, server) = real_pair();
         let list = "/paths/~1api~1v1~1org~1{org_id}~1project~1{project_id}~1task-agent~1{task_agent_id}~1run/get";
-        let parameters = spec.pointer_mut(&format!("{list}/parameters")).unwrap().as_array_mut().unwrap();
-        let page_limit = parameters.iter_mut().find(|p| p["name"] == "page_limit").unwrap();
+        let parameters = spec
+            .pointer_mut(&format!("{list}/parameters"))
+            .unwrap()
+            .as_array_mut()
+            .unwrap();
+        let page_limit = parameters
+            .iter_mut()
+            .find(|p| p["name"] == "page_limit")
+            .unwrap();
         page_limit["schema"]["default"] = json!(50);
         let report = compare(&spec, &server);
         assert_eq!(report.differences.len(), 1, "{report}");

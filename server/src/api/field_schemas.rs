@@ -28,7 +28,9 @@ pub fn nullable<T: schemars::JsonSchema>(generator: &mut SchemaGenerator) -> Sch
         },
         other => other.into_object(),
     };
-    schema.extensions.insert("nullable".to_owned(), Value::Bool(true));
+    schema
+        .extensions
+        .insert("nullable".to_owned(), Value::Bool(true));
     Schema::Object(schema)
 }
 

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::field_schemas::nullable;
 use super::run::{RunStatus, TaskAgentRun};
+use super::serialized::Serialized;
 
 /// Largest (and default) number of runs on one page.
 pub const MAX_PAGE_LIMIT: i64 = 100;
@@ -48,10 +49,10 @@ pub struct RunListQuery {
 }
 
 /// One page of runs, newest first (by `created`, then by `id`).
-#[derive(Clone, Debug, Deserialize, JsonSchema, PartialEq, Serialize)]
+#[derive(Clone, Debug, JsonSchema, Serialize)]
 pub struct TaskAgentRunPage {
     /// The runs on this page.
-    pub results: Vec<TaskAgentRun>,
+    pub results: Vec<Serialized<TaskAgentRun>>,
     /// How to get the next page.
     pub pagination: Pagination,
 }

@@ -19,7 +19,6 @@ use dropshot::{
     Header, HttpError, HttpResponseHeaders, HttpResponseOk, Path, Query, RequestContext, TypedBody,
 };
 
-pub use scalars::{DECIMAL_PATTERN, Decimal, SESSION_ID_MAX_CHARS, SessionId};
 pub use headers::{PutRunHeaders, RunHeaders};
 pub use list::{MAX_PAGE_LIMIT, Pagination, RunListQuery, TaskAgentRunPage};
 pub use path::{RunPath, TaskAgentPath};
@@ -29,6 +28,7 @@ pub use run_parts::{
     ContextUsage, IntegrationToolInvocation, McpToolInvocation, ModelUsage, PhaseTiming, RunFile,
     RunFileSource, SkillActivation, TaskToolInvocation,
 };
+pub use scalars::{DECIMAL_PATTERN, Decimal, SESSION_ID_MAX_CHARS, SessionId};
 pub use serialized::Serialized;
 
 /// Title of the API, as the spec's `info.title` has it.

@@ -21,7 +21,8 @@ pub enum PutRunResponse {
 
 /// What dropshot can document of [`PutRunResponse`]: one success status (200)
 /// with the run and its `ETag`. The spec adds 201 with the same content.
-type DocumentedPutRunResponse = HttpResponseHeaders<HttpResponseOk<Serialized<TaskAgentRun>>, RunHeaders>;
+type DocumentedPutRunResponse =
+    HttpResponseHeaders<HttpResponseOk<Serialized<TaskAgentRun>>, RunHeaders>;
 
 impl HttpResponse for PutRunResponse {
     fn to_result(self) -> Result<Response<Body>, HttpError> {

@@ -11,11 +11,11 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::field_schemas::{nullable, nullable_count};
-use super::scalars::{Decimal, SessionId};
 use super::run_parts::{
     ContextUsage, IntegrationToolInvocation, McpToolInvocation, ModelUsage, PhaseTiming, RunFile,
     SkillActivation, TaskToolInvocation,
 };
+use super::scalars::{Decimal, SessionId};
 
 /// Lifecycle state of a run. `completed`, `failed` and `cancelled` are
 /// terminal: a terminal run has `completed` set and can no longer change.
@@ -41,7 +41,17 @@ impl RunStatus {
 
     /// Whether the run has ended (`completed`, `failed` or `cancelled`).
     pub fn is_terminal(self) -> bool {
-        matches!(self, RunStatus::Completed | RunStatus::Failed | RunStatus::Cancelled)
+        matches!(
+            self,
+            RunStatus::Completed | RunStatus::Failed | RunStatus::Cancelled
+        )
+    }
+
+    /// The status with this wire name.
+    pub fn parse(name: &str) -> Option<RunStatus> {
+        RunStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str() == name)
     }
 
     /// The wire name of the status (`"running"`, ...).

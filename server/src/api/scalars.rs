@@ -26,7 +26,10 @@ pub struct SessionId(pub String);
 
 fn string_schema(description: &str, validation: StringValidation) -> Schema {
     Schema::Object(SchemaObject {
-        metadata: Some(Box::new(Metadata { description: Some(description.to_owned()), ..Default::default() })),
+        metadata: Some(Box::new(Metadata {
+            description: Some(description.to_owned()),
+            ..Default::default()
+        })),
         instance_type: Some(InstanceType::String.into()),
         string: Some(Box::new(validation)),
         ..Default::default()
@@ -42,7 +45,10 @@ impl JsonSchema for Decimal {
         string_schema(
             "A credit amount as a decimal string (for example `\"0.0450\"`): an optional sign, \
              digits with at most one decimal point, and at least one digit.",
-            StringValidation { pattern: Some(DECIMAL_PATTERN.to_owned()), ..Default::default() },
+            StringValidation {
+                pattern: Some(DECIMAL_PATTERN.to_owned()),
+                ..Default::default()
+            },
         )
     }
 }
@@ -55,7 +61,11 @@ impl JsonSchema for SessionId {
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         string_schema(
             "An ADK session id: opaque, 1 to 128 characters.",
-            StringValidation { min_length: Some(1), max_length: Some(SESSION_ID_MAX_CHARS), ..Default::default() },
+            StringValidation {
+                min_length: Some(1),
+                max_length: Some(SESSION_ID_MAX_CHARS),
+                ..Default::default()
+            },
         )
     }
 }

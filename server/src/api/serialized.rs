@@ -27,7 +27,10 @@ impl<T> Serialized<T> {
     /// Wraps JSON text that its caller knows to be the serialization of a `T`
     /// (it was produced by [`Serialized::new`] and stored).
     pub fn from_json(json: Box<RawValue>) -> Self {
-        Serialized { json, of: PhantomData }
+        Serialized {
+            json,
+            of: PhantomData,
+        }
     }
 
     /// The JSON text.

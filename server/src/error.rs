@@ -1,0 +1,87 @@
+//! The errors of the API and their HTTP form. Every handler returns
+//! [`ApiError`]; this is the one place that turns it into an `HttpError`.
+
+use dropshot::{ClientErrorStatusCode, HttpError};
+use http::header::{HeaderValue, RETRY_AFTER};
+
+use crate::storage::StoreError;
+
+/// Seconds a client should wait before retrying while the database is down.
+const RETRY_AFTER_SECONDS: u64 = 1;
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A malformed request that dropshot's extractors cannot see (a header).
+    #[error("{0}")]
+    BadRequest(String),
+    /// No such run under that org / project / task agent.
+    #[error("no such run")]
+    NotFound,
+    /// The run is terminal and the write would change it.
+    #[error("the run is {status} and can no longer change")]
+    TerminalRun { status: &'static str },
+    /// `If-Match` does not match the stored run.
+    #[error("If-Match does not match the stored run's ETag")]
+    PreconditionFailed,
+    /// Well-formed input that breaks a rule.
+    #[error("{field}: {problem}")]
+    Invalid { field: String, problem: String },
+    /// The database cannot be reached.
+    #[error("the database is unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    /// Anything unexpected; the cause goes to the log, not to the client.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    /// A rule violation of `field`.
+    pub fn invalid(field: impl Into<String>, problem: impl Into<String>) -> ApiError {
+        ApiError::Invalid {
+            field: field.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> ApiError {
+        match error {
+            StoreError::Unavailable(cause) => ApiError::Unavailable(cause),
+            StoreError::Internal(cause) => ApiError::Internal(cause),
+        }
+    }
+}
+
+impl From<ApiError> for HttpError {
+    fn from(error: ApiError) -> HttpError {
+        let message = error.to_string();
+        let client = |code: &str, status: ClientErrorStatusCode| {
+            HttpError::for_client_error(Some(code.to_owned()), status, message.clone())
+        };
+        match error {
+            ApiError::BadRequest(_) => client("BadRequest", ClientErrorStatusCode::BAD_REQUEST),
+            ApiError::NotFound => client("NotFound", ClientErrorStatusCode::NOT_FOUND),
+            ApiError::TerminalRun { .. } => client("RunTerminal", ClientErrorStatusCode::CONFLICT),
+            ApiError::PreconditionFailed => client(
+                "PreconditionFailed",
+                ClientErrorStatusCode::PRECONDITION_FAILED,
+            ),
+            ApiError::Invalid { .. } => {
+                client("InvalidValue", ClientErrorStatusCode::UNPROCESSABLE_ENTITY)
+            }
+            ApiError::Unavailable(cause) => {
+                let mut error = HttpError::for_unavail(
+                    Some("ServiceUnavailable".to_owned()),
+                    format!("{cause:#}"),
+                );
+                error
+                    .headers_mut()
+                    .insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+                error
+            }
+            ApiError::Internal(cause) => HttpError::for_internal_error(format!("{cause:#}")),
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! What the operations do, apart from HTTP and auth: read a run, list runs,
+//! write a run. The handlers, the demo and the importer all go through here,
+//! so every write passes the same rules.
+
+use crate::api::{
+    MAX_PAGE_LIMIT, Pagination, RunListQuery, RunPath, TaskAgentPath, TaskAgentRun,
+    TaskAgentRunPage, TaskAgentRunWrite,
+};
+use crate::cursor::{self, ListIdentity};
+use crate::error::ApiError;
+use crate::etag::IfMatch;
+use crate::storage::{
+    PutError, PutOutcome, RunFilter, RunRecord, RunStore, StoredRun, clamped_nanos,
+};
+use crate::validation::validate_run;
+
+/// The run at `path`.
+pub async fn get_run(store: &dyn RunStore, path: &RunPath) -> Result<StoredRun, ApiError> {
+    store.get_run(path).await?.ok_or(ApiError::NotFound)
+}
+
+/// One page of the runs of `task_agent`.
+pub async fn list_runs(
+    store: &dyn RunStore,
+    task_agent: &TaskAgentPath,
+    query: RunListQuery,
+) -> Result<TaskAgentRunPage, ApiError> {
+    let page_limit = query.page_limit;
+    if !(1..=MAX_PAGE_LIMIT).contains(&page_limit) {
+        return Err(ApiError::invalid(
+            "page_limit",
+            format!("must be between 1 and {MAX_PAGE_LIMIT}, got {page_limit}"),
+        ));
+    }
+    if let Some(min) = query.min_duration_ms.filter(|min| *min < 0) {
+        return Err(ApiError::invalid(
+            "min_duration_ms",
+            format!("must be at least 0, got {min}"),
+        ));
+    }
+    if let (Some(after), Some(before)) = (query.created_after, query.created_before)
+        && after > before
+    {
+        return Err(ApiError::invalid(
+            "created_after",
+            format!(
+                "must not be later than created_before ({} > {})",
+                after.to_rfc3339(),
+                before.to_rfc3339()
+            ),
+        ));
+    }
+    let filter = RunFilter {
+        session_id: query.session_id,
+        is_error: query.is_error,
+        had_task_tool_fail: query.had_task_tool_fail,
+        had_mcp_tool_fail: query.had_mcp_tool_fail,
+        status: query.status,
+        created_from_ns: query.created_after.map(clamped_nanos),
+        created_before_ns: query.created_before.map(clamped_nanos),
+        min_duration_ms: query.min_duration_ms,
+        task_agent_revision_id: query.task_agent_revision_id,
+    };
+    let list = ListIdentity::new(task_agent, &filter);
+    let after = query
+        .cursor
+        .as_deref()
+        .map(|text| {
+            cursor::decode(text, &list)
+                .map_err(|error| ApiError::invalid("cursor", error.to_string()))
+        })
+        .transpose()?;
+    let limit = usize::try_from(page_limit).expect("checked above");
+    let mut runs = store
+        .list_runs(task_agent, &filter, after, limit + 1)
+        .await?;
+    let has_next = runs.len() > limit;
+    runs.truncate(limit);
+    let next_cursor = if has_next {
+        runs.last().map(|last| cursor::encode(last.position, &list))
+    } else {
+        None
+    };
+    Ok(TaskAgentRunPage {
+        results: runs.into_iter().map(|listed| listed.run).collect(),
+        pagination: Pagination {
+            next_cursor,
+            has_next,
+            page_limit,
+        },
+    })
+}
+
+/// Validates and stores a run; returns what happened and the stored run.
+pub async fn put_run(
+    store: &dyn RunStore,
+    path: &RunPath,
+    write: TaskAgentRunWrite,
+    if_match: Option<IfMatch>,
+) -> Result<(PutOutcome, StoredRun), ApiError> {
+    validate_run(&write)?;
+    let run = TaskAgentRun::from_write(path.run_id, path.task_agent_id, write);
+    let record = RunRecord::new(*path, &run).map_err(ApiError::Internal)?;
+    let stored = StoredRun {
+        etag: record.etag.clone(),
+        run: record.run.clone(),
+    };
+    let outcome = store
+        .put_run(record, if_match)
+        .await
+        .map_err(|error| match error {
+            PutError::PreconditionFailed => ApiError::PreconditionFailed,
+            PutError::Terminal(status) => ApiError::TerminalRun {
+                status: status.as_str(),
+            },
+            PutError::Store(error) => error.into(),
+        })?;
+    Ok((outcome, stored))
+}

@@ -1,0 +1,59 @@
+//! Where runs and memberships are kept: one small interface, [`RunStore`],
+//! with real backends behind it (SQLite, the embedded default).
+//!
+//! A run is stored as the JSON text of its `TaskAgentRun` plus the columns
+//! that lists filter and sort on, so reads return the stored bytes as they are.
+
+mod list_query;
+mod put_decision;
+mod record;
+mod sqlite;
+
+use async_trait::async_trait;
+
+use crate::api::{RunPath, TaskAgentPath};
+use crate::etag::IfMatch;
+
+pub use put_decision::{ExistingRun, PutError, PutOutcome, decide_put};
+pub use record::{ListedRun, Position, RunFilter, RunRecord, StoredRun, clamped_nanos, nanos};
+pub use sqlite::SqliteStore;
+
+/// Why the storage could not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached (or is too busy to answer in time);
+    /// retrying later may succeed.
+    #[error("database unavailable: {0:#}")]
+    Unavailable(anyhow::Error),
+    /// Anything else.
+    #[error("storage error: {0:#}")]
+    Internal(anyhow::Error),
+}
+
+/// The runs of all task agents.
+#[async_trait]
+pub trait RunStore: Send + Sync + 'static {
+    /// The stored run at `path`, if any.
+    async fn get_run(&self, path: &RunPath) -> Result<Option<StoredRun>, StoreError>;
+
+    /// Up to `limit` runs of `task_agent` that pass `filter`, newest first
+    /// (by `created`, then by id), strictly after `after` in that order.
+    async fn list_runs(
+        &self,
+        task_agent: &TaskAgentPath,
+        filter: &RunFilter,
+        after: Option<Position>,
+        limit: usize,
+    ) -> Result<Vec<ListedRun>, StoreError>;
+
+    /// Creates or replaces a run atomically: reads the stored version, asks
+    /// [`decide_put`] whether the write may happen, and writes it.
+    async fn put_run(
+        &self,
+        record: RunRecord,
+        if_match: Option<IfMatch>,
+    ) -> Result<PutOutcome, PutError>;
+
+    /// Whether the database answers (for readiness).
+    async fn ping(&self) -> Result<(), StoreError>;
+}

@@ -1,0 +1,308 @@
+//! The embedded default backend: one SQLite file in WAL mode.
+//!
+//! Readers never block the writer nor each other; writes are serialised by
+//! SQLite (`BEGIN IMMEDIATE`, with a busy timeout). Every commit is synced to
+//! disk (`synchronous = FULL`), so an acknowledged write survives a crash of
+//! the process or of the machine.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::types::Value as SqliteValue;
+use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
+use serde_json::value::RawValue;
+
+use super::list_query::{SqlValue, list_query};
+use super::{
+    ExistingRun, ListedRun, Position, PutError, PutOutcome, RunFilter, RunRecord, RunStore,
+    StoreError, StoredRun, decide_put,
+};
+use crate::api::{RunPath, RunStatus, Serialized, TaskAgentPath};
+use crate::etag::IfMatch;
+
+/// Versioned migrations, applied in order; a version is never edited once
+/// released, only followed by a new one.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("0001_runs.sql"))];
+
+/// Connections in the pool: enough for the blocking threads that serve
+/// concurrent requests on a small machine.
+const POOL_SIZE: u32 = 8;
+
+/// How long a request waits for a connection, or for the write lock, before
+/// the database counts as unavailable.
+const WAIT: Duration = Duration::from_secs(5);
+
+/// Runs in a SQLite file.
+pub struct SqliteStore {
+    pool: r2d2::Pool<SqliteConnectionManager>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    pub fn open(path: &Path) -> anyhow::Result<SqliteStore> {
+        if let Some(directory) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(directory)
+                .with_context(|| format!("creating the data directory {}", directory.display()))?;
+        }
+        let manager = SqliteConnectionManager::file(path).with_init(|connection| {
+            connection.pragma_update(None, "journal_mode", "WAL")?;
+            connection.pragma_update(None, "synchronous", "FULL")?;
+            connection.busy_timeout(WAIT)?;
+            Ok(())
+        });
+        let pool = r2d2::Pool::builder()
+            .max_size(POOL_SIZE)
+            .min_idle(Some(1))
+            .connection_timeout(WAIT)
+            .build(manager)
+            .with_context(|| format!("opening the SQLite database {}", path.display()))?;
+        migrate(&mut *pool.get()?).with_context(|| format!("migrating {}", path.display()))?;
+        Ok(SqliteStore { pool })
+    }
+
+    /// Runs `work` on a pooled connection on a blocking thread.
+    async fn with_connection<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut connection = pool
+                .get()
+                .map_err(|error| StoreError::Unavailable(error.into()))?;
+            work(&mut connection)
+        })
+        .await
+        .map_err(|error| StoreError::Internal(error.into()))?
+    }
+}
+
+/// Applies the migrations the database lacks, in one transaction.
+fn migrate(connection: &mut Connection) -> anyhow::Result<()> {
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    transaction.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version    INTEGER PRIMARY KEY,
+             applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
+         )",
+    )?;
+    let current: i64 = transaction.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        [],
+        |row| row.get(0),
+    )?;
+    let latest = MIGRATIONS.last().map_or(0, |(version, _)| *version);
+    anyhow::ensure!(
+        current <= latest,
+        "the database has schema version {current}, newer than this server knows ({latest}); upgrade the server"
+    );
+    for (version, sql) in MIGRATIONS.iter().filter(|(version, _)| *version > current) {
+        transaction
+            .execute_batch(sql)
+            .with_context(|| format!("applying migration {version}"))?;
+        transaction.execute(
+            "INSERT INTO schema_migrations (version) VALUES (?1)",
+            [version],
+        )?;
+    }
+    transaction.commit()?;
+    Ok(())
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> StoreError {
+        let unavailable = matches!(
+            error.sqlite_error_code(),
+            Some(
+                ErrorCode::DatabaseBusy
+                    | ErrorCode::DatabaseLocked
+                    | ErrorCode::CannotOpen
+                    | ErrorCode::SystemIoFailure
+                    | ErrorCode::DiskFull
+                    | ErrorCode::ReadOnly
+            )
+        );
+        if unavailable {
+            StoreError::Unavailable(error.into())
+        } else {
+            StoreError::Internal(error.into())
+        }
+    }
+}
+
+fn stored_json(body: String) -> Result<Serialized<crate::api::TaskAgentRun>, StoreError> {
+    let json = RawValue::from_string(body).map_err(|error| StoreError::Internal(error.into()))?;
+    Ok(Serialized::from_json(json))
+}
+
+fn to_sqlite(value: SqlValue) -> SqliteValue {
+    match value {
+        SqlValue::Uuid(id) => SqliteValue::Blob(id.as_bytes().to_vec()),
+        SqlValue::Int(n) => SqliteValue::Integer(n),
+        SqlValue::Text(text) => SqliteValue::Text(text),
+        SqlValue::Bool(flag) => SqliteValue::Integer(i64::from(flag)),
+    }
+}
+
+#[async_trait]
+impl RunStore for SqliteStore {
+    async fn get_run(&self, path: &RunPath) -> Result<Option<StoredRun>, StoreError> {
+        let path = *path;
+        self.with_connection(move |connection| {
+            let row = connection
+                .prepare_cached(
+                    "SELECT etag, body FROM task_agent_runs \
+                     WHERE org_id = ?1 AND project_id = ?2 AND task_agent_id = ?3 AND run_id = ?4",
+                )?
+                .query_row(
+                    params![
+                        path.org_id,
+                        path.project_id,
+                        path.task_agent_id,
+                        path.run_id
+                    ],
+                    |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
+                )
+                .optional()?;
+            row.map(|(etag, body)| {
+                Ok(StoredRun {
+                    etag,
+                    run: stored_json(body)?,
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn list_runs(
+        &self,
+        task_agent: &TaskAgentPath,
+        filter: &RunFilter,
+        after: Option<Position>,
+        limit: usize,
+    ) -> Result<Vec<ListedRun>, StoreError> {
+        let (sql, params) = list_query(task_agent, filter, after, limit, |n| format!("?{n}"));
+        self.with_connection(move |connection| {
+            let mut statement = connection.prepare_cached(&sql)?;
+            let rows = statement.query_map(
+                rusqlite::params_from_iter(params.into_iter().map(to_sqlite)),
+                |row| {
+                    Ok((
+                        row.get::<_, i64>(0)?,
+                        row.get::<_, uuid::Uuid>(1)?,
+                        row.get::<_, String>(2)?,
+                    ))
+                },
+            )?;
+            rows.map(|row| {
+                let (created_ns, run_id, body) = row?;
+                Ok(ListedRun {
+                    position: Position { created_ns, run_id },
+                    run: stored_json(body)?,
+                })
+            })
+            .collect()
+        })
+        .await
+    }
+
+    async fn put_run(
+        &self,
+        record: RunRecord,
+        if_match: Option<IfMatch>,
+    ) -> Result<PutOutcome, PutError> {
+        self.with_connection(move |connection| {
+            Ok(write_run(connection, &record, if_match.as_ref()))
+        })
+        .await
+        .map_err(PutError::Store)?
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.with_connection(|connection| Ok(connection.query_row("SELECT 1", [], |_| Ok(()))?))
+            .await
+    }
+}
+
+/// The write transaction of a `PUT`.
+fn write_run(
+    connection: &mut Connection,
+    record: &RunRecord,
+    if_match: Option<&IfMatch>,
+) -> Result<PutOutcome, PutError> {
+    let store_error = |error: rusqlite::Error| PutError::Store(error.into());
+    let transaction = connection
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(store_error)?;
+    let path = record.path;
+    let existing = transaction
+        .prepare_cached(
+            "SELECT etag, status FROM task_agent_runs \
+             WHERE org_id = ?1 AND project_id = ?2 AND task_agent_id = ?3 AND run_id = ?4",
+        )
+        .and_then(|mut statement| {
+            statement
+                .query_row(
+                    params![
+                        path.org_id,
+                        path.project_id,
+                        path.task_agent_id,
+                        path.run_id
+                    ],
+                    |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
+                )
+                .optional()
+        })
+        .map_err(store_error)?
+        .map(|(etag, status)| {
+            let status = RunStatus::parse(&status).ok_or_else(|| {
+                PutError::Store(StoreError::Internal(anyhow::anyhow!(
+                    "stored run has unknown status {status:?}"
+                )))
+            })?;
+            Ok::<_, PutError>(ExistingRun { etag, status })
+        })
+        .transpose()?;
+    let outcome = decide_put(existing.as_ref(), &record.etag, if_match)?;
+    if outcome != PutOutcome::Unchanged {
+        transaction
+            .prepare_cached(
+                "INSERT INTO task_agent_runs (org_id, project_id, task_agent_id, run_id, created_ns, session_id, \
+                     status, is_error, had_task_tool_fail, had_mcp_tool_fail, duration_ms, task_agent_revision_id, \
+                     etag, body) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
+                 ON CONFLICT (org_id, project_id, task_agent_id, run_id) DO UPDATE SET \
+                     created_ns = excluded.created_ns, session_id = excluded.session_id, status = excluded.status, \
+                     is_error = excluded.is_error, had_task_tool_fail = excluded.had_task_tool_fail, \
+                     had_mcp_tool_fail = excluded.had_mcp_tool_fail, duration_ms = excluded.duration_ms, \
+                     task_agent_revision_id = excluded.task_agent_revision_id, etag = excluded.etag, \
+                     body = excluded.body",
+            )
+            .and_then(|mut statement| {
+                statement.execute(params![
+                    path.org_id,
+                    path.project_id,
+                    path.task_agent_id,
+                    path.run_id,
+                    record.position.created_ns,
+                    record.session_id,
+                    record.status.as_str(),
+                    record.is_error,
+                    record.had_task_tool_fail,
+                    record.had_mcp_tool_fail,
+                    record.duration_ms,
+                    record.task_agent_revision_id,
+                    record.etag,
+                    record.run.json(),
+                ])
+            })
+            .map_err(store_error)?;
+    }
+    transaction.commit().map_err(store_error)?;
+    Ok(outcome)
+}

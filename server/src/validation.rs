@@ -1,0 +1,185 @@
+//! The rules a run must pass beyond its JSON shape. A violation is a 422
+//! whose message names the field (with its index inside lists).
+
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Utc};
+
+use crate::api::{DECIMAL_PATTERN, Decimal, RunFile, SESSION_ID_MAX_CHARS, TaskAgentRunWrite};
+use crate::error::ApiError;
+
+static DECIMAL: LazyLock<regress::Regex> = LazyLock::new(|| {
+    regress::Regex::new(DECIMAL_PATTERN).expect("DECIMAL_PATTERN is a valid regular expression")
+});
+
+/// Whether `text` is a decimal string as the API defines it.
+pub fn is_decimal(text: &str) -> bool {
+    DECIMAL.find(text).is_some()
+}
+
+/// Checks every rule of a `PUT` body; the first violation is the error.
+pub fn validate_run(run: &TaskAgentRunWrite) -> Result<(), ApiError> {
+    let session_chars = run.session_id.0.chars().count();
+    if session_chars == 0 || session_chars > SESSION_ID_MAX_CHARS as usize {
+        return Err(ApiError::invalid(
+            "session_id",
+            format!("must be 1 to {SESSION_ID_MAX_CHARS} characters long, got {session_chars}"),
+        ));
+    }
+    count("input_tokens", run.input_tokens)?;
+    count("output_tokens", run.output_tokens)?;
+    count("total_tokens", run.total_tokens)?;
+    let sum = run.input_tokens.checked_add(run.output_tokens);
+    if sum != Some(run.total_tokens) {
+        return Err(ApiError::invalid(
+            "total_tokens",
+            format!(
+                "must equal input_tokens + output_tokens ({} + {}), got {}",
+                run.input_tokens, run.output_tokens, run.total_tokens
+            ),
+        ));
+    }
+    decimal("charged_credits", run.charged_credits.as_ref())?;
+    decimal("total_charged_credits", run.total_charged_credits.as_ref())?;
+    if run.created.timestamp_nanos_opt().is_none() {
+        return Err(ApiError::invalid(
+            "created",
+            "must lie between the years 1677 and 2262",
+        ));
+    }
+    not_before_created("completed", run.completed, run.created)?;
+    not_before_created("last_activity_at", run.last_activity_at, run.created)?;
+    match (run.status.is_terminal(), run.completed.is_some()) {
+        (true, false) => {
+            return Err(ApiError::invalid(
+                "completed",
+                format!("must be set when status is {}", run.status.as_str()),
+            ));
+        }
+        (false, true) => {
+            return Err(ApiError::invalid(
+                "completed",
+                format!("must be null while status is {}", run.status.as_str()),
+            ));
+        }
+        _ => {}
+    }
+    optional_count("duration_ms", run.duration_ms)?;
+    validate_parts(run)
+}
+
+/// The rules of the nested lists.
+fn validate_parts(run: &TaskAgentRunWrite) -> Result<(), ApiError> {
+    for (i, call) in run.task_tools_invoked.iter().flatten().enumerate() {
+        optional_count(
+            &format!("task_tools_invoked[{i}].duration_ms"),
+            call.duration_ms,
+        )?;
+    }
+    for (i, call) in run.mcp_tools_invoked.iter().flatten().enumerate() {
+        optional_count(
+            &format!("mcp_tools_invoked[{i}].duration_ms"),
+            call.duration_ms,
+        )?;
+    }
+    for (i, call) in run.integration_tools_invoked.iter().flatten().enumerate() {
+        optional_count(
+            &format!("integration_tools_invoked[{i}].duration_ms"),
+            call.duration_ms,
+        )?;
+    }
+    for (i, phase) in run.phase_timings.iter().flatten().enumerate() {
+        count(
+            &format!("phase_timings[{i}].duration_ms"),
+            phase.duration_ms,
+        )?;
+    }
+    if let Some(usage) = &run.context_usage {
+        count("context_usage.used_tokens", usage.used_tokens)?;
+        count("context_usage.context_window", usage.context_window)?;
+        count("context_usage.compactions", usage.compactions)?;
+    }
+    for (i, usage) in run.model_usages.iter().enumerate() {
+        count(
+            &format!("model_usages[{i}].input_tokens"),
+            usage.input_tokens,
+        )?;
+        count(
+            &format!("model_usages[{i}].output_tokens"),
+            usage.output_tokens,
+        )?;
+        count(
+            &format!("model_usages[{i}].total_tokens"),
+            usage.total_tokens,
+        )?;
+        decimal(
+            &format!("model_usages[{i}].charged_credits"),
+            usage.charged_credits.as_ref(),
+        )?;
+    }
+    for (i, RunFile { size_bytes, .. }) in run.files.iter().enumerate() {
+        count(&format!("files[{i}].size_bytes"), *size_bytes)?;
+    }
+    Ok(())
+}
+
+fn count(field: &str, value: i64) -> Result<(), ApiError> {
+    if value < 0 {
+        return Err(ApiError::invalid(
+            field,
+            format!("must be at least 0, got {value}"),
+        ));
+    }
+    Ok(())
+}
+
+fn optional_count(field: &str, value: Option<i64>) -> Result<(), ApiError> {
+    value.map_or(Ok(()), |value| count(field, value))
+}
+
+fn decimal(field: &str, value: Option<&Decimal>) -> Result<(), ApiError> {
+    match value {
+        Some(Decimal(text)) if !is_decimal(text) => Err(ApiError::invalid(
+            field,
+            format!(
+                "must be a decimal string such as \"12.50\" (pattern {DECIMAL_PATTERN}), got {text:?}"
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn not_before_created(
+    field: &str,
+    value: Option<DateTime<Utc>>,
+    created: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    match value {
+        Some(instant) if instant < created => Err(ApiError::invalid(
+            field,
+            format!(
+                "must not be before created ({}), got {}",
+                created.to_rfc3339(),
+                instant.to_rfc3339()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_strings_follow_the_pattern() {
+        for good in ["0", "12.50", "+1", "-0.5", ".5", "5.", "007"] {
+            assert!(is_decimal(good), "{good:?}");
+        }
+        for bad in [
+            "", ".", "+", "-.", "1e5", "1,5", "1.2.3", " 1", "abc", "NaN",
+        ] {
+            assert!(!is_decimal(bad), "{bad:?}");
+        }
+    }
+}
