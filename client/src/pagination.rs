@@ -12,18 +12,15 @@ impl<'a> ListTaskAgentRuns<'a> {
     /// size set on the builder apply to every page. The stream ends at the
     /// first error.
     pub fn stream(self) -> impl Stream<Item = Result<TaskAgentRun, Error<ErrorBody>>> + Unpin + 'a {
-        enum Next<'a> {
-            Page(ListTaskAgentRuns<'a>),
-            Done,
-        }
-        let pages = stream::try_unfold(Next::Page(self), |next| async move {
-            let Next::Page(request) = next else {
+        // The state is the request of the next page, `None` after the last.
+        let pages = stream::try_unfold(Some(self), |next| async move {
+            let Some(request) = next else {
                 return Ok::<_, Error<ErrorBody>>(None);
             };
             let page = request.clone().send().await?.into_inner();
             let next = match page.pagination.next_cursor {
-                Some(cursor) if page.pagination.has_next => Next::Page(request.cursor(cursor)),
-                _ => Next::Done,
+                Some(cursor) if page.pagination.has_next => Some(request.cursor(cursor)),
+                _ => None,
             };
             Ok(Some((stream::iter(page.results.into_iter().map(Ok)), next)))
         });

@@ -1,0 +1,113 @@
+//! `GET {run path}`: 200 with the ETag, 404, and 400 for malformed ids.
+
+use uuid::Uuid;
+
+use crate::support::{Agent, TestServer, at, expect_status, full_run, minimal_run};
+
+#[tokio::test]
+async fn a_stored_run_is_returned_with_its_etag() {
+    let server = TestServer::start().await;
+    let agent = Agent::new();
+    let run_id = Uuid::new_v4();
+    let put = server
+        .client
+        .put_task_agent_run()
+        .org_id(agent.org)
+        .project_id(agent.project)
+        .task_agent_id(agent.task_agent)
+        .run_id(run_id)
+        .body(crate::support::write_body(&full_run(at(0))))
+        .send()
+        .await
+        .unwrap();
+    let put_etag = put.headers()["etag"].clone();
+    let got = server
+        .client
+        .get_task_agent_run()
+        .org_id(agent.org)
+        .project_id(agent.project)
+        .task_agent_id(agent.task_agent)
+        .run_id(run_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.status().as_u16(), 200);
+    assert_eq!(got.headers()["etag"], put_etag);
+    assert!(got.headers()["etag"].to_str().unwrap().starts_with('"'));
+    assert_eq!(got.id, run_id);
+    assert_eq!(got.task_agent_id, agent.task_agent);
+    assert_eq!(got.into_inner(), put.into_inner());
+}
+
+#[tokio::test]
+async fn an_unknown_run_is_404() {
+    let server = TestServer::start().await;
+    let agent = Agent::new();
+    let run_id = Uuid::new_v4();
+    server.put_run(&agent, run_id, &minimal_run(at(0))).await;
+
+    let missing = server
+        .client
+        .get_task_agent_run()
+        .org_id(agent.org)
+        .project_id(agent.project)
+        .task_agent_id(agent.task_agent)
+        .run_id(Uuid::new_v4())
+        .send()
+        .await;
+    let error = expect_status(missing, 404);
+    assert_eq!(error.error_code.as_deref(), Some("NotFound"));
+
+    // The same run id under another task agent, project or org is another run.
+    for other in [
+        agent.sibling(),
+        Agent {
+            project: Uuid::new_v4(),
+            ..agent
+        },
+        Agent {
+            org: Uuid::new_v4(),
+            ..agent
+        },
+    ] {
+        let result = server
+            .client
+            .get_task_agent_run()
+            .org_id(other.org)
+            .project_id(other.project)
+            .task_agent_id(other.task_agent)
+            .run_id(run_id)
+            .send()
+            .await;
+        expect_status(result, 404);
+    }
+}
+
+#[tokio::test]
+async fn a_path_id_that_is_not_a_uuid_is_400() {
+    let server = TestServer::start().await;
+    let agent = Agent::new();
+    let run = Uuid::new_v4();
+    let good = [
+        agent.org.to_string(),
+        agent.project.to_string(),
+        agent.task_agent.to_string(),
+        run.to_string(),
+    ];
+    for position in 0..4 {
+        for bad in ["not-a-uuid", "123", "0d3e0000-0000-4000-8000-00000000000g"] {
+            let mut ids = good.clone();
+            ids[position] = bad.to_owned();
+            let path = format!(
+                "/api/v1/org/{}/project/{}/task-agent/{}/run/{}",
+                ids[0], ids[1], ids[2], ids[3]
+            );
+            let response = server.http.get(server.url(&path)).send().await.unwrap();
+            assert_eq!(response.status(), 400, "{path}");
+            assert!(response.headers().contains_key("x-request-id"));
+            let body: serde_json::Value = response.json().await.unwrap();
+            assert!(body["message"].as_str().unwrap().contains("UUID"), "{body}");
+        }
+    }
+    assert!(server.checked_responses() >= 12);
+}

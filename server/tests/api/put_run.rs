@@ -1,0 +1,499 @@
+//! `PUT {run path}`: 201 and 200, the round trip, 409, 412, 400 and 422; a
+//! refused write never changes the stored run.
+
+use serde_json::{Value, json};
+use task_agent_client::types::TaskAgentRun;
+use uuid::Uuid;
+
+use crate::support::{Agent, TestServer, at, expect_status, full_run, minimal_run, write_body};
+
+/// Sends `body` with an optional `If-Match` through the generated client.
+async fn put(
+    server: &TestServer,
+    agent: &Agent,
+    run_id: Uuid,
+    body: &Value,
+    if_match: Option<&str>,
+) -> Result<
+    task_agent_client::ResponseValue<TaskAgentRun>,
+    task_agent_client::Error<task_agent_client::types::Error>,
+> {
+    let mut request = server
+        .client
+        .put_task_agent_run()
+        .org_id(agent.org)
+        .project_id(agent.project)
+        .task_agent_id(agent.task_agent)
+        .run_id(run_id)
+        .body(write_body(body));
+    if let Some(condition) = if_match {
+        request = request.if_match(condition);
+    }
+    request.send().await
+}
+
+/// The stored run as raw JSON and its ETag, read over plain HTTP.
+async fn stored(server: &TestServer, agent: &Agent, run_id: Uuid) -> (Value, String) {
+    let response = server
+        .http
+        .get(server.url(&agent.run_path(run_id)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let etag = response.headers()["etag"].to_str().unwrap().to_owned();
+    (response.json().await.unwrap(), etag)
+}
+
+/// What the server returns for `body` written as `run_id` of `agent`: the
+/// body plus the ids from the path.
+fn expected(agent: &Agent, run_id: Uuid, body: &Value) -> Value {
+    let mut run = body.clone();
+    run["id"] = json!(run_id);
+    run["task_agent_id"] = json!(agent.task_agent);
+    run
+}
+
+#[tokio::test]
+async fn creating_is_201_and_replacing_is_200() {
+    let server = TestServer::start().await;
+    let agent = Agent::new();
+    let run_id = Uuid::new_v4();
+    let running = json!({
+        "session_id": "s", "input_tokens": 1, "output_tokens": 1, "total_tokens": 2,
+        "created": at(0), "status": "running",
+    });
+    let created = put(&server, &agent, run_id, &running, None).await.unwrap();
+    assert_eq!(created.status().as_u16(), 201);
+    let first_etag = created.headers()["etag"].clone();
+
+    let completed = minimal_run(at(0));
+    let replaced = put(&server, &agent, run_id, &completed, None)
+        .await
+        .unwrap();
+    assert_eq!(replaced.status().as_u16(), 200);
+    assert_ne!(replaced.headers()["etag"], first_etag);
+    let (json, etag) = stored(&server, &agent, run_id).await;
+    assert_eq!(etag, replaced.headers()["etag"].to_str().unwrap());
+    assert_eq!(json["status"], "completed");
+}
+
+#[tokio::test]
+async fn a_full_run_round_trips_losslessly() {
+    let server = TestServer::start().await;
+    let agent = Agent::new();
+    let run_id = Uuid::new_v4();
+    let body = full_run(at(0));
+    let returned = server.put_run(&agent, run_id, &body).await;
+    let want = expected(&agent, run_id, &body);
+    assert_eq!(
+        serde_json::to_value(&returned).unwrap(),
+        want,
+        "the PUT response"
+    );
+    assert_eq!(
+        serde_json::to_value(server.get_run(&agent, run_id).await).unwrap(),
+        want,
+        "GET through the client"
+    );
+    assert_eq!(
+        stored(&server, &agent, run_id).await.0,
+        want,
+        "the raw GET body"
+    );
+    let listed = server
+        .client
+        .list_task_agent_runs()
+        .org_id(agent.org)
+        .project_id(agent.project)
+        .task_agent_id(agent.task_agent)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(&listed.results).unwrap(),
+        json!([want]),
+        "the list"
+    );
+}
+
+#[tokio::test]
+async fn omitted_fields_come_back_as_their_defaults() {
+    let server = TestServer::start().await;
+    let agent = Agent::new();
+    let run_id = Uuid::new_v4();
+    server.put_run(&agent, run_id, &minimal_run(at(0))).await;
+    let (json, _) = stored(&server, &agent, run_id).await;
+    for nullable in [
+        "user_id",
+        "charged_credits",
+        "total_charged_credits",
+        "last_activity_at",
+        "duration_ms",
+        "task_agent_revision_id",
+        "primary_llm_model_id",
+        "fallback_llm_model_id",
+        "invocation_id",
+        "primary_failure_reason",
+        "termination_reason",
+        "task_tools_invoked",
+        "mcp_tools_invoked",
+        "integration_tools_invoked",
+        "skills_activated",
+        "phase_timings",
+        "context_usage",
+    ] {
+        assert_eq!(json.get(nullable), Some(&Value::Null), "{nullable}");
+    }
+    for flag in [
+        "is_error",
+        "is_continuation",
+        "used_fallback_model",
+        "had_task_tool_fail",
+        "had_mcp_tool_fail",
+        "had_integration_tool_fail",
+    ] {
+        assert_eq!(json.get(flag), Some(&json!(false)), "{flag}");
+    }
+    assert_eq!(json["model_usages"], json!([]));
+    assert_eq!(json["files"], json!([]));
+}
+
+#[tokio::test]
+async fn a_terminal_run_accepts_its_own_version_and_refuses_changes() {
+    let server = TestServer::start().await;
+    let agent = Agent::new();
+    let run_id = Uuid::new_v4();
+    let body = minimal_run(at(0));
+    server.put_run(&agent, run_id, &body).await;
+    let (before, etag) = stored(&server, &agent, run_id).await;
+
+    let replay = put(&server, &agent, run_id, &body, None).await.unwrap();
+    assert_eq!(
+        replay.status().as_u16(),
+        200,
+        "repeating the stored version is accepted"
+    );
+    assert_eq!(replay.headers()["etag"].to_str().unwrap(), etag);
+
+    for status in ["completed", "failed", "cancelled"] {
+        let mut terminal = body.clone();
+        terminal["status"] = json!(status);
+        terminal["session_id"] = json!(format!("terminal-{status}"));
+        let terminal_id = Uuid::new_v4();
+        server.put_run(&agent, terminal_id, &terminal).await;
+        let mut changed = terminal.clone();
+        changed["output_tokens"] = json!(6);
+        changed["total_tokens"] = json!(16);
+        let error = expect_status(put(&server, &agent, terminal_id, &changed, None).await, 409);
+        assert_eq!(error.error_code.as_deref(), Some("RunTerminal"));
+        assert!(error.message.contains(status), "{}", error.message);
+    }
+    let mut reopened = body.clone();
+    reopened["status"] = json!("running");
+    reopened["completed"] = Value::Null;
+    expect_status(put(&server, &agent, run_id, &reopened, None).await, 409);
+    assert_eq!(
+        stored(&server, &agent, run_id).await,
+        (before, etag),
+        "the refused writes changed nothing"
+    );
+}
+
+#[tokio::test]
+async fn if_match_guards_replacement() {
+    let server = TestServer::start().await;
+    let agent = Agent::new();
+    let run_id = Uuid::new_v4();
+    let mut body = json!({
+        "session_id": "s", "input_tokens": 1, "output_tokens": 1, "total_tokens": 2,
+        "created": at(0), "status": "running",
+    });
+    let created = put(&server, &agent, run_id, &body, None).await.unwrap();
+    let etag = created.headers()["etag"].to_str().unwrap().to_owned();
+
+    body["input_tokens"] = json!(2);
+    body["total_tokens"] = json!(3);
+    for stale in ["\"0000\"", &format!("W/{etag}"), "\"a\", \"b\""] {
+        let error = expect_status(put(&server, &agent, run_id, &body, Some(stale)).await, 412);
+        assert_eq!(error.error_code.as_deref(), Some("PreconditionFailed"));
+    }
+    assert_eq!(
+        stored(&server, &agent, run_id).await.1,
+        etag,
+        "a failed precondition changed nothing"
+    );
+
+    let replaced = put(
+        &server,
+        &agent,
+        run_id,
+        &body,
+        Some(&format!("\"x\", {etag}")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(replaced.status().as_u16(), 200);
+    let new_etag = replaced.headers()["etag"].to_str().unwrap().to_owned();
+    expect_status(put(&server, &agent, run_id, &body, Some(&etag)).await, 412);
+
+    body["input_tokens"] = json!(3);
+    body["total_tokens"] = json!(4);
+    let any = put(&server, &agent, run_id, &body, Some("*"))
+        .await
+        .unwrap();
+    assert_eq!(any.status().as_u16(), 200);
+    assert_ne!(any.headers()["etag"].to_str().unwrap(), new_etag);
+
+    let new_run = Uuid::new_v4();
+    for condition in ["*", &etag] {
+        expect_status(
+            put(&server, &agent, new_run, &body, Some(condition)).await,
+            412,
+        );
+    }
+    let missing = server
+        .http
+        .get(server.url(&agent.run_path(new_run)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        missing.status(),
+        404,
+        "a failed precondition created nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_if_match_is_400() {
+    let server = TestServer::start().await;
+    let agent = Agent::new();
+    let run_id = Uuid::new_v4();
+    server.put_run(&agent, run_id, &minimal_run(at(0))).await;
+    for malformed in ["abc", "\"unterminated", "W/abc"] {
+        let error = expect_status(
+            put(
+                &server,
+                &agent,
+                run_id,
+                &minimal_run(at(1)),
+                Some(malformed),
+            )
+            .await,
+            400,
+        );
+        assert!(error.message.contains("If-Match"), "{}", error.message);
+    }
+}
+
+/// Sends raw bytes as the body of a PUT.
+async fn put_raw(
+    server: &TestServer,
+    agent: &Agent,
+    run_id: Uuid,
+    body: impl Into<reqwest::Body>,
+) -> reqwest::Response {
+    server
+        .http
+        .put(server.url(&agent.run_path(run_id)))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_body_of_the_wrong_shape_is_400_and_changes_nothing() {
+    let server = TestServer::start().await;
+    let agent = Agent::new();
+    let run_id = Uuid::new_v4();
+    let original = json!({
+        "session_id": "s", "input_tokens": 1, "output_tokens": 1, "total_tokens": 2,
+        "created": at(0), "status": "running",
+    });
+    server.put_run(&agent, run_id, &original).await;
+    let before = stored(&server, &agent, run_id).await;
+
+    let with = |key: &str, value: Value| {
+        let mut body = original.clone();
+        body[key] = value;
+        body.to_string()
+    };
+    let without = |key: &str| {
+        let mut body = original.clone();
+        body.as_object_mut().unwrap().remove(key);
+        body.to_string()
+    };
+    let cases: Vec<(&str, String)> = vec![
+        ("not JSON", "{\"session_id\": ".to_owned()),
+        ("an array", "[]".to_owned()),
+        ("a string", "\"run\"".to_owned()),
+        ("an unknown field", with("sesion_id", json!("typo"))),
+        ("the path's id in the body", with("id", json!(run_id))),
+        (
+            "an unknown nested field",
+            with(
+                "context_usage",
+                json!({"used_tokens": 1, "context_window": 2, "compactions": 0, "extra": 1}),
+            ),
+        ),
+        (
+            "a missing nested field",
+            with("phase_timings", json!([{"phase": "llm", "duration_ms": 5}])),
+        ),
+        ("no session_id", without("session_id")),
+        ("no status", without("status")),
+        ("no created", without("created")),
+        ("a string for a count", with("input_tokens", json!("ten"))),
+        ("a fraction for a count", with("input_tokens", json!(1.5))),
+        (
+            "a count beyond int64",
+            with("input_tokens", json!(u64::MAX)),
+        ),
+        ("an unknown status", with("status", json!("paused"))),
+        ("a null status", with("status", Value::Null)),
+        ("a bad date", with("created", json!("yesterday"))),
+        ("a bad uuid", with("user_id", json!("nobody"))),
+        (
+            "a number for a decimal",
+            with("charged_credits", json!(0.5)),
+        ),
+        ("an object for a list", with("files", json!({}))),
+        (
+            "an unknown file source",
+            with(
+                "files",
+                json!([{"id": Uuid::new_v4(), "filename": "f", "content_type": "t", "size_bytes": 1, "source": "stolen", "created": at(0)}]),
+            ),
+        ),
+    ];
+    for (what, body) in cases {
+        let response = put_raw(&server, &agent, run_id, body).await;
+        assert_eq!(response.status(), 400, "{what}");
+        let error: Value = response.json().await.unwrap();
+        assert!(
+            error["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{what}: {error}"
+        );
+    }
+    let too_large = format!("{{\"session_id\": \"{}\"}}", "x".repeat(2 * 1024 * 1024));
+    assert_eq!(
+        put_raw(&server, &agent, run_id, too_large).await.status(),
+        400,
+        "a body over 1 MiB"
+    );
+    let mut changed = original.clone();
+    changed["session_id"] = json!("changed");
+    for content_type in ["text/plain", "application/x-www-form-urlencoded"] {
+        let response = server
+            .http
+            .put(server.url(&agent.run_path(run_id)))
+            .header("content-type", content_type)
+            .body(changed.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "a body sent as {content_type}");
+    }
+    assert_eq!(
+        stored(&server, &agent, run_id).await,
+        before,
+        "no malformed PUT changed the run"
+    );
+}
+
+#[tokio::test]
+async fn a_body_that_breaks_a_rule_is_422_naming_the_field_and_changes_nothing() {
+    let server = TestServer::start().await;
+    let agent = Agent::new();
+    let run_id = Uuid::new_v4();
+    let original = full_run(at(0));
+    let mut running = original.clone();
+    running["status"] = json!("running");
+    running["completed"] = Value::Null;
+    server.put_run(&agent, run_id, &running).await;
+    let before = stored(&server, &agent, run_id).await;
+
+    type Edit = fn(&mut Value);
+    let cases: Vec<(&str, Edit)> = vec![
+        ("total_tokens", |r| r["total_tokens"] = json!(1)),
+        ("total_tokens", |r| {
+            r["input_tokens"] = json!(i64::MAX);
+            r["output_tokens"] = json!(1);
+        }),
+        ("input_tokens", |r| r["input_tokens"] = json!(-1)),
+        ("output_tokens", |r| r["output_tokens"] = json!(-5)),
+        ("charged_credits", |r| r["charged_credits"] = json!("1.2.3")),
+        ("charged_credits", |r| r["charged_credits"] = json!("")),
+        ("charged_credits", |r| r["charged_credits"] = json!("-.")),
+        ("total_charged_credits", |r| {
+            r["total_charged_credits"] = json!("1e3")
+        }),
+        ("model_usages[1].charged_credits", |r| {
+            r["model_usages"][1]["charged_credits"] = json!("ten")
+        }),
+        ("model_usages[0].input_tokens", |r| {
+            r["model_usages"][0]["input_tokens"] = json!(-1)
+        }),
+        ("completed", |r| {
+            r["status"] = json!("completed");
+            r["completed"] = json!(at(-1));
+        }),
+        ("last_activity_at", |r| {
+            r["last_activity_at"] = json!(at(-1))
+        }),
+        ("completed", |r| r["status"] = json!("failed")),
+        ("completed", |r| r["completed"] = json!(at(5))),
+        ("session_id", |r| r["session_id"] = json!("")),
+        ("session_id", |r| r["session_id"] = json!("é".repeat(129))),
+        ("duration_ms", |r| r["duration_ms"] = json!(-1)),
+        ("task_tools_invoked[0].duration_ms", |r| {
+            r["task_tools_invoked"][0]["duration_ms"] = json!(-1)
+        }),
+        ("mcp_tools_invoked[0].duration_ms", |r| {
+            r["mcp_tools_invoked"][0]["duration_ms"] = json!(-2)
+        }),
+        ("integration_tools_invoked[0].duration_ms", |r| {
+            r["integration_tools_invoked"][0]["duration_ms"] = json!(-3)
+        }),
+        ("phase_timings[2].duration_ms", |r| {
+            r["phase_timings"][2]["duration_ms"] = json!(-4)
+        }),
+        ("context_usage.compactions", |r| {
+            r["context_usage"]["compactions"] = json!(-1)
+        }),
+        ("files[1].size_bytes", |r| {
+            r["files"][1]["size_bytes"] = json!(-1)
+        }),
+        ("created", |r| r["created"] = json!("2300-01-01T00:00:00Z")),
+    ];
+    for (field, edit) in cases {
+        let mut body = running.clone();
+        edit(&mut body);
+        let response = put_raw(&server, &agent, run_id, body.to_string()).await;
+        assert_eq!(response.status(), 422, "{field}: {body}");
+        let error: Value = response.json().await.unwrap();
+        let message = error["message"].as_str().unwrap();
+        assert!(
+            message.starts_with(&format!("{field}: ")),
+            "{field}: {message}"
+        );
+        assert_eq!(error["error_code"], "InvalidValue");
+    }
+    // A session id of exactly 128 characters (not bytes) is fine.
+    let mut longest = running.clone();
+    longest["session_id"] = json!("é".repeat(128));
+    assert_eq!(
+        put_raw(&server, &agent, Uuid::new_v4(), longest.to_string())
+            .await
+            .status(),
+        201
+    );
+    assert_eq!(
+        stored(&server, &agent, run_id).await,
+        before,
+        "no invalid PUT changed the run"
+    );
+}
