@@ -759,7 +759,7 @@ mod tests {
     fn operations_and_parameters_are_compared() {
         let (mut spec, server) = real_pair();
         let list = "/paths/~1api~1v1~1org~1{org_id}~1project~1{project_id}~1task-agent~1{task_agent_id}~1run/get";
-        spec.pointer_mut(list).unwrap()["operationId"] = json!("list_runs");
+        spec.pointer_mut(&format!("{RUN_PATH}/get")).unwrap()["operationId"] = json!("get_run");
         let parameters = spec
             .pointer_mut(&format!("{list}/parameters"))
             .unwrap()
@@ -770,8 +770,8 @@ mod tests {
         assert_eq!(
             pointers(&report),
             [
-                format!("{list}/operationId"),
-                format!("{list}/parameters/query:status")
+                format!("{list}/parameters/query:status"),
+                format!("{RUN_PATH}/get/operationId"),
             ],
             "{report}"
         );
@@ -831,13 +831,18 @@ mod tests {
     }
 
     #[test]
-    fn an_unused_tag_declaration_is_rejected() {
+    fn a_tag_that_no_operation_uses_is_reported() {
         let (mut spec, server) = real_pair();
         spec["tags"]
             .as_array_mut()
             .unwrap()
             .push(json!({ "name": "other", "description": "unused" }));
-        assert_eq!(pointers(&compare(&spec, &server)), ["/tags/1"]);
+        let report = compare(&spec, &server);
+        assert_eq!(pointers(&report), ["/tags"]);
+        assert_eq!(
+            report.differences[0].server,
+            Some(json!([{ "name": "task-agent-runs" }]))
+        );
     }
 
     #[test]
