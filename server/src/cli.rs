@@ -2,16 +2,21 @@
 
 use std::io::ErrorKind;
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use dropshot::{ConfigLogging, ConfigLoggingLevel, HttpServer};
+use uuid::Uuid;
 
-use crate::config::ServeArgs;
+use crate::auth::{DevIssuer, TokenRequest};
+use crate::config::{DEFAULT_DATA_DIR, ServeArgs};
 use crate::context::ServerContext;
-use crate::database_url::DatabaseUrl;
+use crate::database_url::{DEFAULT_DATABASE, DatabaseUrl};
 use crate::demo::{self, DemoArgs};
-use crate::server::{self, HttpConfig};
+use crate::server::{self, ServerConfig};
+use crate::storage::{Membership, Role};
 
 /// The Task Agent Runs API server.
 #[derive(Debug, Parser)]
@@ -26,8 +31,71 @@ pub struct Cli {
 pub enum Command {
     /// Serve the API
     Serve(ServeArgs),
-    /// Start a server on SQLite with sample runs and print what to try
+    /// Start a server on SQLite with sample runs and a development issuer, and print what to try
     Demo(DemoArgs),
+    /// Manage who may read and write the runs of an organization
+    Members(MembersArgs),
+    /// Mint a token from the development issuer (see `serve --dev-issuer`)
+    Token(TokenArgs),
+}
+
+/// `members` and the database it works on.
+#[derive(Args, Debug)]
+pub struct MembersArgs {
+    /// The database: sqlite://PATH
+    #[arg(long, env = "TASK_AGENT_DATABASE", default_value = DEFAULT_DATABASE, global = true)]
+    pub database: DatabaseUrl,
+    #[command(subcommand)]
+    pub action: MembersAction,
+}
+
+/// What to do with memberships.
+#[derive(Debug, Subcommand)]
+pub enum MembersAction {
+    /// Give a subject a role in an organization (or change its role)
+    Add {
+        #[arg(long)]
+        org: Uuid,
+        /// The token subject (`sub`)
+        #[arg(long)]
+        subject: String,
+        /// reader or writer
+        #[arg(long)]
+        role: Role,
+    },
+    /// Take a subject's membership away
+    Remove {
+        #[arg(long)]
+        org: Uuid,
+        #[arg(long)]
+        subject: String,
+    },
+    /// List memberships, as tab-separated org, subject and role
+    List {
+        /// Only this organization's
+        #[arg(long)]
+        org: Option<Uuid>,
+    },
+}
+
+/// `token`.
+#[derive(Args, Debug)]
+pub struct TokenArgs {
+    /// Directory of the development issuer's key (the server's --data-dir)
+    #[arg(long, env = "TASK_AGENT_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
+    /// The subject (`sub`); give it a role with `members add`
+    #[arg(long = "sub")]
+    pub subject: String,
+    /// A scope to grant (repeat for several); writing needs task_agent_runs:write
+    #[arg(long)]
+    pub scope: Vec<String>,
+    /// An audience (repeat for several)
+    #[arg(long)]
+    pub aud: Vec<String>,
+    /// Lifetime of the token, in seconds
+    #[arg(long, default_value_t = 3600)]
+    pub ttl_secs: u64,
 }
 
 /// Runs a command to completion.
@@ -35,6 +103,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Demo(args) => run_demo(args).await,
+        Command::Members(args) => members(args).await,
+        Command::Token(args) => {
+            let issuer = DevIssuer::load_or_create(&args.data_dir)?;
+            let request = TokenRequest {
+                subject: args.subject,
+                scopes: args.scope,
+                audience: args.aud,
+                ttl: Duration::from_secs(args.ttl_secs),
+            };
+            println!("{}", issuer.mint(&request)?);
+            Ok(())
+        }
     }
 }
 
@@ -47,29 +127,61 @@ fn logger(level: ConfigLoggingLevel) -> anyhow::Result<slog::Logger> {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = args.resolve()?;
     let log = logger(config.log_level.clone())?;
-    let store = config.database.open().await?;
-    let server = server::start(&HttpConfig { bind: config.bind }, store, log.clone())?;
+    let database = config.database.open().await?;
+    let server = server::start(&config.server, database, log.clone())?;
     slog::info!(log, "serving"; "address" => %server.local_addr(), "database" => %config.database);
     run_until_signal(server).await
+}
+
+async fn members(args: MembersArgs) -> anyhow::Result<()> {
+    let database = args.database.open().await?;
+    match args.action {
+        MembersAction::Add { org, subject, role } => {
+            database
+                .put_member(&Membership {
+                    org_id: org,
+                    subject,
+                    role,
+                })
+                .await?;
+        }
+        MembersAction::Remove { org, subject } => {
+            if !database.remove_member(org, &subject).await? {
+                anyhow::bail!("{subject} is not a member of {org}");
+            }
+        }
+        MembersAction::List { org } => {
+            for member in database.members(org).await? {
+                println!("{}\t{}\t{}", member.org_id, member.subject, member.role);
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
     let database = DatabaseUrl::Sqlite(args.data_dir.join("demo.db"));
     let store = database.open().await?;
     let runs = demo::seed(store.as_ref()).await?;
+    let issuer = DevIssuer::load_or_create(&args.data_dir)?;
+    let reader_token = issuer.mint(&demo::reader_token_request())?;
     let log = logger(ConfigLoggingLevel::Warn)?;
-    let server = match server::start(&HttpConfig { bind: args.bind }, store.clone(), log.clone()) {
+    let config = |bind| ServerConfig {
+        bind,
+        auth: demo::auth_config(&args.data_dir),
+    };
+    let server = match server::start(&config(args.bind), store.clone(), log.clone()) {
         Ok(server) => server,
         Err(error) if is_address_in_use(&error) => {
             eprintln!("{} is taken; using a free port instead", args.bind);
-            let any_port = SocketAddr::new(args.bind.ip(), 0);
-            server::start(&HttpConfig { bind: any_port }, store, log)?
+            server::start(&config(SocketAddr::new(args.bind.ip(), 0)), store, log)?
         }
         Err(error) => return Err(error),
     };
+    let base_url = format!("http://{}", server.local_addr());
     println!(
         "{}",
-        demo::instructions(&format!("http://{}", server.local_addr()), &database, runs)
+        demo::instructions(&base_url, &database, &args.data_dir, runs, &reader_token)
     );
     run_until_signal(server).await
 }

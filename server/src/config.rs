@@ -3,16 +3,23 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use clap::Args;
 use dropshot::ConfigLoggingLevel;
 use serde::Deserialize;
 
+use crate::auth::JwksSource;
 use crate::database_url::{DEFAULT_DATABASE, DatabaseUrl};
+use crate::server::{AuthConfig, ServerConfig, TokenIssuer};
 
 /// The default listen address.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+/// The default data directory (the development issuer's key lives there).
+pub const DEFAULT_DATA_DIR: &str = "data";
+const DEFAULT_LEEWAY_SECS: u64 = 30;
+const DEFAULT_JWKS_REFETCH_SECS: u64 = 10;
 
 /// Flags of `serve` (each also a `TASK_AGENT_<KEY>` variable).
 #[derive(Args, Clone, Debug, Default)]
@@ -23,10 +30,34 @@ pub struct ServeArgs {
     /// Where runs are stored: sqlite://PATH [default: sqlite://data/task-agent-runs.db]
     #[arg(long, env = "TASK_AGENT_DATABASE")]
     pub database: Option<DatabaseUrl>,
+    /// The exact `iss` of accepted tokens (for example Hydra's public URL)
+    #[arg(long, env = "TASK_AGENT_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+    /// Where the issuer publishes its keys [usually: {issuer}/.well-known/jwks.json]
+    #[arg(long, env = "TASK_AGENT_JWKS_URL")]
+    pub jwks_url: Option<String>,
+    /// A JWKS file to read the issuer's keys from instead of a URL
+    #[arg(long, env = "TASK_AGENT_JWKS_FILE")]
+    pub jwks_file: Option<PathBuf>,
+    /// Require this value in the tokens' `aud` [default: `aud` is not checked]
+    #[arg(long, env = "TASK_AGENT_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+    /// Clock skew allowed on `exp` and `nbf`, in seconds [default: 30]
+    #[arg(long, env = "TASK_AGENT_JWT_LEEWAY_SECS")]
+    pub jwt_leeway_secs: Option<u64>,
+    /// Least time between two fetches of the JWKS for an unknown key id, in seconds [default: 10]
+    #[arg(long, env = "TASK_AGENT_JWKS_REFETCH_SECS")]
+    pub jwks_refetch_secs: Option<u64>,
+    /// Sign and accept development tokens with a key kept in the data directory (not for production)
+    #[arg(long, env = "TASK_AGENT_DEV_ISSUER")]
+    pub dev_issuer: bool,
+    /// Directory for the development issuer's key [default: data]
+    #[arg(long, env = "TASK_AGENT_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
     /// Log level: trace, debug, info, warn, error or critical [default: info]
     #[arg(long, env = "TASK_AGENT_LOG_LEVEL", value_parser = parse_level)]
     pub log_level: Option<ConfigLoggingLevel>,
-    /// TOML file with any of the keys above (bind, database, log_level)
+    /// TOML file with any of the keys above, in snake_case (bind, database, jwt_issuer, ...)
     #[arg(long, env = "TASK_AGENT_CONFIG")]
     pub config: Option<PathBuf>,
 }
@@ -37,13 +68,21 @@ pub struct ServeArgs {
 struct FileConfig {
     bind: Option<SocketAddr>,
     database: Option<String>,
+    jwt_issuer: Option<String>,
+    jwks_url: Option<String>,
+    jwks_file: Option<PathBuf>,
+    jwt_audience: Option<String>,
+    jwt_leeway_secs: Option<u64>,
+    jwks_refetch_secs: Option<u64>,
+    dev_issuer: Option<bool>,
+    data_dir: Option<PathBuf>,
     log_level: Option<ConfigLoggingLevel>,
 }
 
 /// The configuration `serve` runs with.
 #[derive(Clone, Debug)]
 pub struct ServeConfig {
-    pub bind: SocketAddr,
+    pub server: ServerConfig,
     pub database: DatabaseUrl,
     pub log_level: ConfigLoggingLevel,
 }
@@ -71,17 +110,72 @@ impl ServeArgs {
                 .parse()
                 .expect("the default database URL parses"),
         };
+        let issuer = resolve_issuer(
+            self.dev_issuer || file.dev_issuer.unwrap_or(false),
+            self.data_dir
+                .or(file.data_dir)
+                .unwrap_or_else(|| DEFAULT_DATA_DIR.into()),
+            self.jwt_issuer.or(file.jwt_issuer),
+            self.jwks_url.or(file.jwks_url),
+            self.jwks_file.or(file.jwks_file),
+        )?;
+        let auth = AuthConfig {
+            issuer,
+            audience: self.jwt_audience.or(file.jwt_audience),
+            leeway: Duration::from_secs(
+                self.jwt_leeway_secs
+                    .or(file.jwt_leeway_secs)
+                    .unwrap_or(DEFAULT_LEEWAY_SECS),
+            ),
+            jwks_refetch_interval: Duration::from_secs(
+                self.jwks_refetch_secs
+                    .or(file.jwks_refetch_secs)
+                    .unwrap_or(DEFAULT_JWKS_REFETCH_SECS),
+            ),
+        };
         Ok(ServeConfig {
-            bind: self
-                .bind
-                .or(file.bind)
-                .unwrap_or_else(|| DEFAULT_BIND.parse().expect("the default address parses")),
+            server: ServerConfig {
+                bind: self
+                    .bind
+                    .or(file.bind)
+                    .unwrap_or_else(|| DEFAULT_BIND.parse().expect("the default address parses")),
+                auth,
+            },
             database,
             log_level: self
                 .log_level
                 .or(file.log_level)
                 .unwrap_or(ConfigLoggingLevel::Info),
         })
+    }
+}
+
+fn resolve_issuer(
+    dev_issuer: bool,
+    data_dir: PathBuf,
+    jwt_issuer: Option<String>,
+    jwks_url: Option<String>,
+    jwks_file: Option<PathBuf>,
+) -> anyhow::Result<TokenIssuer> {
+    match (dev_issuer, jwt_issuer, jwks_url, jwks_file) {
+        (true, None, None, None) => Ok(TokenIssuer::Dev { data_dir }),
+        (true, ..) => bail!(
+            "--dev-issuer replaces --jwt-issuer, --jwks-url and --jwks-file: pass one or the other"
+        ),
+        (false, Some(issuer), Some(url), None) => Ok(TokenIssuer::External {
+            issuer,
+            jwks: JwksSource::Url(url),
+        }),
+        (false, Some(issuer), None, Some(path)) => Ok(TokenIssuer::External {
+            issuer,
+            jwks: JwksSource::File(path),
+        }),
+        (false, Some(_), Some(_), Some(_)) => bail!("pass --jwks-url or --jwks-file, not both"),
+        (false, Some(_), None, None) => bail!("--jwt-issuer needs --jwks-url or --jwks-file"),
+        (false, None, ..) => bail!(
+            "no token issuer configured: pass --jwt-issuer with --jwks-url or --jwks-file \
+             (TASK_AGENT_JWT_ISSUER, ...), or --dev-issuer to try the server without an identity provider"
+        ),
     }
 }
 
@@ -95,32 +189,101 @@ fn read_file_config(path: &Path) -> anyhow::Result<FileConfig> {
 mod tests {
     use super::*;
 
+    fn issuer_args() -> ServeArgs {
+        ServeArgs {
+            jwt_issuer: Some("https://auth.example".into()),
+            jwks_url: Some("https://auth.example/.well-known/jwks.json".into()),
+            ..Default::default()
+        }
+    }
+
     #[test]
     fn flags_win_over_the_file_and_the_file_over_defaults() {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("server.toml");
-        std::fs::write(&path, "bind = \"127.0.0.1:9000\"\ndatabase = \"sqlite:///tmp/file.db\"\nlog_level = \"debug\"\n")
-            .unwrap();
+        std::fs::write(
+            &path,
+            "bind = \"127.0.0.1:9000\"\ndatabase = \"sqlite:///tmp/file.db\"\nlog_level = \"debug\"\n\
+             jwt_issuer = \"https://file.example\"\njwks_file = \"/etc/jwks.json\"\njwt_audience = \"runs\"\n",
+        )
+        .unwrap();
         let from_file = ServeArgs {
             config: Some(path.clone()),
             ..Default::default()
         }
         .resolve()
         .unwrap();
-        assert_eq!(from_file.bind.to_string(), "127.0.0.1:9000");
+        assert_eq!(from_file.server.bind.to_string(), "127.0.0.1:9000");
         assert_eq!(
             from_file.database,
             DatabaseUrl::Sqlite("/tmp/file.db".into())
         );
+        assert_eq!(from_file.server.auth.audience.as_deref(), Some("runs"));
+        assert!(matches!(
+            from_file.server.auth.issuer,
+            TokenIssuer::External { ref issuer, jwks: JwksSource::File(_) } if issuer == "https://file.example"
+        ));
         let flags = ServeArgs {
             bind: Some("127.0.0.1:9001".parse().unwrap()),
+            jwt_issuer: Some("https://flag.example".into()),
             config: Some(path),
             ..Default::default()
         };
-        assert_eq!(flags.resolve().unwrap().bind.to_string(), "127.0.0.1:9001");
-        let defaults = ServeArgs::default().resolve().unwrap();
-        assert_eq!(defaults.bind.to_string(), DEFAULT_BIND);
+        let resolved = flags.resolve().unwrap();
+        assert_eq!(resolved.server.bind.to_string(), "127.0.0.1:9001");
+        assert!(
+            matches!(resolved.server.auth.issuer, TokenIssuer::External { ref issuer, .. } if issuer == "https://flag.example")
+        );
+        let defaults = issuer_args().resolve().unwrap();
+        assert_eq!(defaults.server.bind.to_string(), DEFAULT_BIND);
         assert_eq!(defaults.database.to_string(), DEFAULT_DATABASE);
+        assert_eq!(
+            defaults.server.auth.leeway,
+            Duration::from_secs(DEFAULT_LEEWAY_SECS)
+        );
+        assert_eq!(defaults.server.auth.audience, None);
+    }
+
+    #[test]
+    fn an_issuer_must_be_configured_one_way() {
+        assert!(
+            ServeArgs::default()
+                .resolve()
+                .unwrap_err()
+                .to_string()
+                .contains("no token issuer")
+        );
+        let dev = ServeArgs {
+            dev_issuer: true,
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert!(matches!(dev.server.auth.issuer, TokenIssuer::Dev { .. }));
+        assert!(
+            ServeArgs {
+                dev_issuer: true,
+                ..issuer_args()
+            }
+            .resolve()
+            .is_err()
+        );
+        assert!(
+            ServeArgs {
+                jwks_url: None,
+                ..issuer_args()
+            }
+            .resolve()
+            .is_err()
+        );
+        assert!(
+            ServeArgs {
+                jwks_file: Some("/x".into()),
+                ..issuer_args()
+            }
+            .resolve()
+            .is_err()
+        );
     }
 
     #[test]
@@ -130,7 +293,7 @@ mod tests {
         std::fs::write(&path, "bnd = \"127.0.0.1:9000\"\n").unwrap();
         let error = ServeArgs {
             config: Some(path),
-            ..Default::default()
+            ..issuer_args()
         }
         .resolve()
         .unwrap_err();

@@ -2,10 +2,36 @@
 
 use std::sync::Arc;
 
-use crate::storage::RunStore;
+use http::HeaderMap;
+use jsonwebtoken::jwk::JwkSet;
+use uuid::Uuid;
 
-/// What the handlers need: the storage (and, with authentication, the
-/// verifier and the membership source).
+use crate::auth::{Access, JwtVerifier, Principal, authorize, bearer_token};
+use crate::error::ApiError;
+use crate::storage::Database;
+
+/// What the handlers need.
 pub struct ServerContext {
-    pub store: Arc<dyn RunStore>,
+    pub database: Arc<dyn Database>,
+    pub verifier: JwtVerifier,
+    /// The development issuer's keys, published when it is enabled.
+    pub dev_jwks: Option<JwkSet>,
+}
+
+impl ServerContext {
+    /// Authenticates the request and decides `access` to the runs of
+    /// `org_id`, before anything about the runs themselves is looked up, so
+    /// that a non-member learns nothing about which runs exist.
+    pub async fn authorize(
+        &self,
+        headers: &HeaderMap,
+        org_id: Uuid,
+        access: Access,
+    ) -> Result<Arc<Principal>, ApiError> {
+        let token = bearer_token(headers)?;
+        let principal = self.verifier.verify(token).await?;
+        let role = self.database.role(org_id, &principal.subject).await?;
+        authorize(&principal, role, access)?;
+        Ok(principal)
+    }
 }

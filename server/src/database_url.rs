@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use crate::storage::{RunStore, SqliteStore};
+use crate::storage::{Database, SqliteStore};
 
 /// Where the runs are stored.
 #[derive(Clone, Debug, Eq, PartialEq)]
@@ -43,7 +43,7 @@ impl std::fmt::Display for DatabaseUrl {
 
 impl DatabaseUrl {
     /// Opens (creating and migrating if needed) the storage.
-    pub async fn open(&self) -> anyhow::Result<Arc<dyn RunStore>> {
+    pub async fn open(&self) -> anyhow::Result<Arc<dyn Database>> {
         match self {
             DatabaseUrl::Sqlite(path) => {
                 let path = path.clone();

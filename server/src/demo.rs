@@ -12,9 +12,11 @@ use crate::api::{
     ContextUsage, Decimal, McpToolInvocation, ModelUsage, PhaseTiming, RunFile, RunFileSource,
     RunPath, RunStatus, SessionId, TaskAgentRunWrite, TaskToolInvocation,
 };
+use crate::auth::{TokenRequest, WRITE_SCOPE};
 use crate::database_url::DatabaseUrl;
 use crate::runs;
-use crate::storage::RunStore;
+use crate::server::{AuthConfig, TokenIssuer};
+use crate::storage::{Database, Membership, Role};
 
 /// The sample organization, project and task agents (fixed, so that the
 /// printed commands work on every run of the demo).
@@ -24,6 +26,11 @@ pub const DEMO_TASK_AGENTS: [Uuid; 2] = [
     Uuid::from_u128(0x0d3e_0000_0000_4000_8000_0000_0000_00a1),
     Uuid::from_u128(0x0d3e_0000_0000_4000_8000_0000_0000_00a2),
 ];
+
+/// The subject of the printed reader token.
+pub const DEMO_READER: &str = "demo-reader";
+/// A subject with the writer role, for trying `PUT`.
+pub const DEMO_WRITER: &str = "demo-writer";
 
 /// How many sample runs each task agent gets.
 const RUNS_PER_TASK_AGENT: u128 = 30;
@@ -183,8 +190,18 @@ pub fn sample_runs() -> Vec<(RunPath, TaskAgentRunWrite)> {
     samples
 }
 
-/// Writes the sample runs (again: an unchanged sample is left as it is).
-pub async fn seed(store: &dyn RunStore) -> anyhow::Result<usize> {
+/// Writes the sample runs (again: an unchanged sample is left as it is) and
+/// the demo memberships.
+pub async fn seed(store: &dyn Database) -> anyhow::Result<usize> {
+    for (subject, role) in [(DEMO_READER, Role::Reader), (DEMO_WRITER, Role::Writer)] {
+        store
+            .put_member(&Membership {
+                org_id: DEMO_ORG,
+                subject: subject.to_owned(),
+                role,
+            })
+            .await?;
+    }
     let samples = sample_runs();
     let count = samples.len();
     for (path, write) in samples {
@@ -205,8 +222,36 @@ pub fn newest_sample() -> RunPath {
     *path
 }
 
+/// The demo server's authentication: the development issuer in `data_dir`.
+pub fn auth_config(data_dir: &std::path::Path) -> AuthConfig {
+    AuthConfig {
+        issuer: TokenIssuer::Dev {
+            data_dir: data_dir.to_path_buf(),
+        },
+        audience: None,
+        leeway: std::time::Duration::from_secs(30),
+        jwks_refetch_interval: std::time::Duration::from_secs(10),
+    }
+}
+
+/// The token the demo prints: a reader of the demo organization, for a day.
+pub fn reader_token_request() -> TokenRequest {
+    TokenRequest {
+        subject: DEMO_READER.to_owned(),
+        scopes: vec!["task_agent_runs:read".to_owned()],
+        audience: Vec::new(),
+        ttl: std::time::Duration::from_secs(24 * 3600),
+    }
+}
+
 /// What to paste next, for a server at `base_url`.
-pub fn instructions(base_url: &str, database: &DatabaseUrl, runs: usize) -> String {
+pub fn instructions(
+    base_url: &str,
+    database: &DatabaseUrl,
+    data_dir: &std::path::Path,
+    runs: usize,
+    reader_token: &str,
+) -> String {
     let newest = newest_sample();
     let task_agent = format!(
         "{base_url}/api/v1/org/{}/project/{}/task-agent/{}",
@@ -217,18 +262,26 @@ pub fn instructions(base_url: &str, database: &DatabaseUrl, runs: usize) -> Stri
 Task Agent Runs API demo
   server:   {base_url}
   database: {database} ({runs} sample runs)
+  tokens:   development issuer, key in {data_dir}
+
+A reader token of the demo organization (valid for 24 hours):
+  export TOKEN={reader_token}
 
 Get one run:
-  curl -s {task_agent}/run/{run_id}
+  curl -s -H \"Authorization: Bearer $TOKEN\" {task_agent}/run/{run_id}
 
 List the failed runs, 5 per page:
-  curl -s '{task_agent}/run?status=failed&page_limit=5'
+  curl -s -H \"Authorization: Bearer $TOKEN\" '{task_agent}/run?status=failed&page_limit=5'
 
 With the Rust client (from the repository root):
-  cargo run -p task-agent-client --example list_runs -- {base_url} {org} {project} {agent}
+  TASK_AGENT_TOKEN=$TOKEN cargo run -p task-agent-client --example list_runs -- {base_url} {org} {project} {agent}
+
+To write runs, mint a writer token:
+  cargo run -p task-agent-server -- token --data-dir {data_dir} --sub {DEMO_WRITER} --scope {WRITE_SCOPE}
 
 Press Ctrl-C to stop.
 ",
+        data_dir = data_dir.display(),
         run_id = newest.run_id,
         org = newest.org_id,
         project = newest.project_id,

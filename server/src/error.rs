@@ -2,8 +2,9 @@
 //! [`ApiError`]; this is the one place that turns it into an `HttpError`.
 
 use dropshot::{ClientErrorStatusCode, HttpError};
-use http::header::{HeaderValue, RETRY_AFTER};
+use http::header::{HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 
+use crate::auth::{AuthError, Denied};
 use crate::storage::StoreError;
 
 /// Seconds a client should wait before retrying while the database is down.
@@ -15,6 +16,12 @@ pub enum ApiError {
     /// A malformed request that dropshot's extractors cannot see (a header).
     #[error("{0}")]
     BadRequest(String),
+    /// No usable bearer token, or one that fails verification.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// A verified principal that may not do this.
+    #[error("{0}")]
+    Forbidden(Denied),
     /// No such run under that org / project / task agent.
     #[error("no such run")]
     NotFound,
@@ -45,6 +52,39 @@ impl ApiError {
     }
 }
 
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> ApiError {
+        match error {
+            AuthError::Invalid(why) => ApiError::Unauthenticated(why),
+            AuthError::Unavailable(why) => ApiError::Unavailable(anyhow::anyhow!(
+                "the token issuer's keys are unavailable: {why}"
+            )),
+        }
+    }
+}
+
+impl From<Denied> for ApiError {
+    fn from(denied: Denied) -> ApiError {
+        ApiError::Forbidden(denied)
+    }
+}
+
+/// A `WWW-Authenticate` challenge (RFC 6750 §3). The description is made
+/// safe for a quoted string.
+fn bearer_challenge(error: &str, description: &str, scope: Option<&str>) -> HeaderValue {
+    let description: String = description
+        .chars()
+        .filter(|c| (' '..='~').contains(c) && *c != '"' && *c != '\\')
+        .collect();
+    let mut challenge = format!(
+        "Bearer realm=\"task-agent-runs\", error=\"{error}\", error_description=\"{description}\""
+    );
+    if let Some(scope) = scope {
+        challenge.push_str(&format!(", scope=\"{scope}\""));
+    }
+    HeaderValue::from_str(&challenge).expect("printable ASCII is a valid header value")
+}
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> ApiError {
         match error {
@@ -62,6 +102,21 @@ impl From<ApiError> for HttpError {
         };
         match error {
             ApiError::BadRequest(_) => client("BadRequest", ClientErrorStatusCode::BAD_REQUEST),
+            ApiError::Unauthenticated(_) => {
+                let mut error = client("Unauthorized", ClientErrorStatusCode::UNAUTHORIZED);
+                error.headers_mut().insert(
+                    WWW_AUTHENTICATE,
+                    bearer_challenge("invalid_token", &message, None),
+                );
+                error
+            }
+            ApiError::Forbidden(Denied::MissingScope(scope)) => {
+                let mut error = client("Forbidden", ClientErrorStatusCode::FORBIDDEN);
+                let challenge = bearer_challenge("insufficient_scope", &message, Some(scope));
+                error.headers_mut().insert(WWW_AUTHENTICATE, challenge);
+                error
+            }
+            ApiError::Forbidden(_) => client("Forbidden", ClientErrorStatusCode::FORBIDDEN),
             ApiError::NotFound => client("NotFound", ClientErrorStatusCode::NOT_FOUND),
             ApiError::TerminalRun { .. } => client("RunTerminal", ClientErrorStatusCode::CONFLICT),
             ApiError::PreconditionFailed => client(

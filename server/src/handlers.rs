@@ -1,6 +1,6 @@
-//! The implementation of the API trait: extract, call [`crate::runs`], and
-//! shape the HTTP response. Errors become `HttpError` in one place
-//! ([`crate::error`]).
+//! The implementation of the API trait: authorize, extract, call
+//! [`crate::runs`], and shape the HTTP response. Errors become `HttpError`
+//! in one place ([`crate::error`]).
 
 use dropshot::{
     Header, HttpError, HttpResponseHeaders, HttpResponseOk, Path, Query, RequestContext, TypedBody,
@@ -10,6 +10,7 @@ use crate::api::{
     PutRunHeaders, PutRunResponse, RunHeaders, RunListQuery, RunPath, RunResponse, TaskAgentPath,
     TaskAgentRunPage, TaskAgentRunWrite, TaskAgentRunsApi,
 };
+use crate::auth::Access;
 use crate::context::ServerContext;
 use crate::error::ApiError;
 use crate::etag::IfMatch;
@@ -26,7 +27,12 @@ impl TaskAgentRunsApi for TaskAgentRunsImpl {
         rqctx: RequestContext<ServerContext>,
         path: Path<RunPath>,
     ) -> Result<RunResponse, HttpError> {
-        let stored = runs::get_run(rqctx.context().store.as_ref(), &path.into_inner()).await?;
+        let context = rqctx.context();
+        let path = path.into_inner();
+        context
+            .authorize(rqctx.request.headers(), path.org_id, Access::Read)
+            .await?;
+        let stored = runs::get_run(context.database.as_ref(), &path).await?;
         Ok(HttpResponseHeaders::new(
             HttpResponseOk(stored.run),
             RunHeaders { etag: stored.etag },
@@ -38,12 +44,12 @@ impl TaskAgentRunsApi for TaskAgentRunsImpl {
         path: Path<TaskAgentPath>,
         query: Query<RunListQuery>,
     ) -> Result<HttpResponseOk<TaskAgentRunPage>, HttpError> {
-        let page = runs::list_runs(
-            rqctx.context().store.as_ref(),
-            &path.into_inner(),
-            query.into_inner(),
-        )
-        .await?;
+        let context = rqctx.context();
+        let path = path.into_inner();
+        context
+            .authorize(rqctx.request.headers(), path.org_id, Access::Read)
+            .await?;
+        let page = runs::list_runs(context.database.as_ref(), &path, query.into_inner()).await?;
         Ok(HttpResponseOk(page))
     }
 
@@ -53,6 +59,11 @@ impl TaskAgentRunsApi for TaskAgentRunsImpl {
         headers: Header<PutRunHeaders>,
         body: TypedBody<TaskAgentRunWrite>,
     ) -> Result<PutRunResponse, HttpError> {
+        let context = rqctx.context();
+        let path = path.into_inner();
+        context
+            .authorize(rqctx.request.headers(), path.org_id, Access::Write)
+            .await?;
         let if_match = headers
             .into_inner()
             .if_match
@@ -61,8 +72,8 @@ impl TaskAgentRunsApi for TaskAgentRunsImpl {
             })
             .transpose()?;
         let (outcome, stored) = runs::put_run(
-            rqctx.context().store.as_ref(),
-            &path.into_inner(),
+            context.database.as_ref(),
+            &path,
             body.into_inner(),
             if_match,
         )

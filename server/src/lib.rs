@@ -4,10 +4,13 @@
 //!   half, free of storage and auth code);
 //! - [`handlers`]: the trait's implementation, over [`runs`], which holds
 //!   what the operations do and is shared with the demo;
-//! - [`storage`]: the [`storage::RunStore`] interface and its backends;
+//! - [`auth`]: bearer JWT verification and the membership rules;
+//! - [`storage`]: the [`storage::RunStore`] and [`storage::MembershipStore`]
+//!   interfaces and their backends;
 //! - [`server`]: starting the HTTP server; [`cli`]: the command line.
 
 pub mod api;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod context;

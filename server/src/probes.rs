@@ -1,6 +1,8 @@
-//! Unpublished endpoints for operators: liveness and readiness.
+//! Unpublished endpoints for operators and tools: liveness, readiness, and
+//! the development issuer's keys.
 
 use dropshot::{HttpError, HttpResponseOk, RequestContext, endpoint};
+use jsonwebtoken::jwk::JwkSet;
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -21,12 +23,49 @@ pub async fn healthz(
     Ok(HttpResponseOk(ProbeStatus { status: "ok" }))
 }
 
-/// The server can serve requests: its database answers. 503 otherwise, so
-/// a load balancer sends traffic elsewhere until it recovers.
+/// The server can serve requests: its database answers and the token
+/// issuer's keys are loaded. 503 otherwise, so that a load balancer sends
+/// traffic elsewhere until it recovers.
 #[endpoint { method = GET, path = "/readyz", unpublished = true }]
 pub async fn readyz(
     rqctx: RequestContext<ServerContext>,
 ) -> Result<HttpResponseOk<ProbeStatus>, HttpError> {
-    rqctx.context().store.ping().await.map_err(ApiError::from)?;
+    let context = rqctx.context();
+    context.database.ping().await.map_err(ApiError::from)?;
+    if !context.verifier.is_ready() {
+        return Err(ApiError::Unavailable(anyhow::anyhow!(
+            "the token issuer's keys are not loaded yet"
+        ))
+        .into());
+    }
     Ok(HttpResponseOk(ProbeStatus { status: "ready" }))
+}
+
+/// The development issuer's public keys (404 unless it is enabled).
+#[endpoint { method = GET, path = "/.well-known/jwks.json", unpublished = true }]
+pub async fn jwks(
+    rqctx: RequestContext<ServerContext>,
+) -> Result<HttpResponseOk<JwksDocument>, HttpError> {
+    match &rqctx.context().dev_jwks {
+        Some(keys) => Ok(HttpResponseOk(JwksDocument(keys.clone()))),
+        None => Err(HttpError::for_not_found(
+            None,
+            "no development issuer".to_owned(),
+        )),
+    }
+}
+
+/// A JWKS document (unpublished, so its schema is only a placeholder).
+#[derive(Serialize)]
+#[serde(transparent)]
+pub struct JwksDocument(JwkSet);
+
+impl JsonSchema for JwksDocument {
+    fn schema_name() -> String {
+        "JwksDocument".to_owned()
+    }
+
+    fn json_schema(generator: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
+        serde_json::Value::json_schema(generator)
+    }
 }

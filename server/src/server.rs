@@ -1,44 +1,107 @@
 //! Starting the HTTP server.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use dropshot::{ApiDescription, ConfigDropshot, HandlerTaskMode, HttpServer, ServerBuilder};
 
 use crate::api::task_agent_runs_api_mod;
+use crate::auth::{DEV_ISSUER, DevIssuer, JwksSource, JwtVerifier, KeySet, VerifierConfig};
 use crate::context::ServerContext;
 use crate::handlers::TaskAgentRunsImpl;
 use crate::probes;
-use crate::storage::RunStore;
+use crate::storage::Database;
 
 /// Largest request body accepted: a run with long tool and file lists is a
 /// few tens of kilobytes; anything near this limit is a mistake or an attack.
 pub const REQUEST_BODY_MAX_BYTES: usize = 1024 * 1024;
 
+/// How long a verified token is remembered at most (a key removed from the
+/// issuer's JWKS stops verifying tokens within this time).
+pub const TOKEN_CACHE_TTL: Duration = Duration::from_secs(60);
+
+/// How many verified tokens are remembered at most.
+pub const TOKEN_CACHE_CAPACITY: usize = 10_000;
+
 /// What the HTTP server needs to start.
-pub struct HttpConfig {
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
     /// Address to listen on (port 0 picks a free port).
     pub bind: SocketAddr,
+    pub auth: AuthConfig,
 }
 
-/// Every route: the API trait's operations and the unpublished probes.
+/// How tokens are verified.
+#[derive(Clone, Debug)]
+pub struct AuthConfig {
+    pub issuer: TokenIssuer,
+    /// When set, tokens' `aud` must contain it.
+    pub audience: Option<String>,
+    /// Clock skew allowed on `exp` and `nbf`.
+    pub leeway: Duration,
+    /// Least time between two fetches of the JWKS for an unknown key id.
+    pub jwks_refetch_interval: Duration,
+}
+
+/// Who issues the accepted tokens.
+#[derive(Clone, Debug)]
+pub enum TokenIssuer {
+    /// An identity provider (Ory Hydra, Kratos, ...) with its JWKS.
+    External { issuer: String, jwks: JwksSource },
+    /// The server's own development issuer, keyed in `data_dir`.
+    Dev { data_dir: PathBuf },
+}
+
+/// Every route: the API trait's operations and the unpublished ones.
 pub fn api_description() -> anyhow::Result<ApiDescription<ServerContext>> {
     let mut api = task_agent_runs_api_mod::api_description::<TaskAgentRunsImpl>()
         .map_err(|error| anyhow::anyhow!("describing the API: {error}"))?;
-    api.register(probes::healthz)
-        .map_err(|error| anyhow::anyhow!("{error}"))?;
-    api.register(probes::readyz)
-        .map_err(|error| anyhow::anyhow!("{error}"))?;
+    let unpublished = [
+        api.register(probes::healthz),
+        api.register(probes::readyz),
+        api.register(probes::jwks),
+    ];
+    for registered in unpublished {
+        registered.map_err(|error| anyhow::anyhow!("{error}"))?;
+    }
     Ok(api)
 }
 
-/// Starts serving `store` on `config.bind`.
+/// The verifier `auth` describes, and the development JWKS to publish.
+fn verifier(auth: &AuthConfig) -> anyhow::Result<(JwtVerifier, Option<jsonwebtoken::jwk::JwkSet>)> {
+    let (issuer, source, published) = match &auth.issuer {
+        TokenIssuer::External { issuer, jwks } => (issuer.clone(), jwks.clone(), None),
+        TokenIssuer::Dev { data_dir } => {
+            let dev = DevIssuer::load_or_create(data_dir)?;
+            (
+                DEV_ISSUER.to_owned(),
+                JwksSource::Static(dev.jwks()),
+                Some(dev.jwks()),
+            )
+        }
+    };
+    let keys = Arc::new(KeySet::new(source, auth.jwks_refetch_interval));
+    keys.spawn_refresh();
+    let config = VerifierConfig {
+        issuer,
+        audience: auth.audience.clone(),
+        leeway: auth.leeway,
+        cache_ttl: TOKEN_CACHE_TTL,
+        cache_capacity: TOKEN_CACHE_CAPACITY,
+    };
+    Ok((JwtVerifier::new(config, keys), published))
+}
+
+/// Starts serving `database` on `config.bind`.
 pub fn start(
-    config: &HttpConfig,
-    store: Arc<dyn RunStore>,
+    config: &ServerConfig,
+    database: Arc<dyn Database>,
     log: slog::Logger,
 ) -> anyhow::Result<HttpServer<ServerContext>> {
+    let (verifier, dev_jwks) = verifier(&config.auth)?;
     let dropshot_config = ConfigDropshot {
         bind_address: config.bind,
         default_request_body_max_bytes: REQUEST_BODY_MAX_BYTES,
@@ -46,8 +109,16 @@ pub fn start(
         default_handler_task_mode: HandlerTaskMode::Detached,
         ..Default::default()
     };
-    ServerBuilder::new(api_description()?, ServerContext { store }, log)
-        .config(dropshot_config)
-        .start()
-        .with_context(|| format!("listening on {}", config.bind))
+    ServerBuilder::new(
+        api_description()?,
+        ServerContext {
+            database,
+            verifier,
+            dev_jwks,
+        },
+        log,
+    )
+    .config(dropshot_config)
+    .start()
+    .with_context(|| format!("listening on {}", config.bind))
 }

@@ -1,10 +1,12 @@
-//! Where runs and memberships are kept: one small interface, [`RunStore`],
-//! with real backends behind it (SQLite, the embedded default).
+//! Where runs and memberships are kept: two small interfaces, [`RunStore`]
+//! and [`MembershipStore`], with real backends behind them (SQLite, the
+//! embedded default).
 //!
 //! A run is stored as the JSON text of its `TaskAgentRun` plus the columns
 //! that lists filter and sort on, so reads return the stored bytes as they are.
 
 mod list_query;
+mod membership;
 mod put_decision;
 mod record;
 mod sqlite;
@@ -14,6 +16,7 @@ use async_trait::async_trait;
 use crate::api::{RunPath, TaskAgentPath};
 use crate::etag::IfMatch;
 
+pub use membership::{Membership, MembershipStore, Role};
 pub use put_decision::{ExistingRun, PutError, PutOutcome, decide_put};
 pub use record::{ListedRun, Position, RunFilter, RunRecord, StoredRun, clamped_nanos, nanos};
 pub use sqlite::SqliteStore;
@@ -57,3 +60,8 @@ pub trait RunStore: Send + Sync + 'static {
     /// Whether the database answers (for readiness).
     async fn ping(&self) -> Result<(), StoreError>;
 }
+
+/// A backend: the runs and the memberships of one database.
+pub trait Database: RunStore + MembershipStore {}
+
+impl<T: RunStore + MembershipStore> Database for T {}

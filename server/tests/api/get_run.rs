@@ -7,7 +7,7 @@ use crate::support::{Agent, TestServer, at, expect_status, full_run, minimal_run
 #[tokio::test]
 async fn a_stored_run_is_returned_with_its_etag() {
     let server = TestServer::start().await;
-    let agent = Agent::new();
+    let agent = server.agent().await;
     let run_id = Uuid::new_v4();
     let put = server
         .client
@@ -42,7 +42,7 @@ async fn a_stored_run_is_returned_with_its_etag() {
 #[tokio::test]
 async fn an_unknown_run_is_404() {
     let server = TestServer::start().await;
-    let agent = Agent::new();
+    let agent = server.agent().await;
     let run_id = Uuid::new_v4();
     server.put_run(&agent, run_id, &minimal_run(at(0))).await;
 
@@ -58,7 +58,9 @@ async fn an_unknown_run_is_404() {
     let error = expect_status(missing, 404);
     assert_eq!(error.error_code.as_deref(), Some("NotFound"));
 
-    // The same run id under another task agent, project or org is another run.
+    // The same run id under another task agent, project or org (of which
+    // the caller is also a member) is another run.
+    let other_org = server.agent().await.org;
     for other in [
         agent.sibling(),
         Agent {
@@ -66,7 +68,7 @@ async fn an_unknown_run_is_404() {
             ..agent
         },
         Agent {
-            org: Uuid::new_v4(),
+            org: other_org,
             ..agent
         },
     ] {
@@ -86,7 +88,7 @@ async fn an_unknown_run_is_404() {
 #[tokio::test]
 async fn a_path_id_that_is_not_a_uuid_is_400() {
     let server = TestServer::start().await;
-    let agent = Agent::new();
+    let agent = server.agent().await;
     let run = Uuid::new_v4();
     let good = [
         agent.org.to_string(),

@@ -68,7 +68,7 @@ fn ids(page: &TaskAgentRunPage) -> Vec<Uuid> {
 #[tokio::test]
 async fn every_filter_keeps_exactly_the_matching_runs_newest_first() {
     let server = TestServer::start().await;
-    let agent = Agent::new();
+    let agent = server.agent().await;
     let revisions = [Uuid::new_v4(), Uuid::new_v4()];
     let known = data_set(&server, &agent, revisions).await;
     let list = || {
@@ -259,7 +259,7 @@ async fn every_filter_keeps_exactly_the_matching_runs_newest_first() {
 #[tokio::test]
 async fn the_page_limit_defaults_to_100_and_is_bounded() {
     let server = TestServer::start().await;
-    let agent = Agent::new();
+    let agent = server.agent().await;
     for i in 0..101 {
         server
             .put_run(&agent, Uuid::new_v4(), &crate::support::minimal_run(at(i)))
@@ -307,7 +307,7 @@ async fn the_page_limit_defaults_to_100_and_is_bounded() {
 #[tokio::test]
 async fn invalid_query_values_are_400_and_broken_rules_422() {
     let server = TestServer::start().await;
-    let agent = Agent::new();
+    let agent = server.agent().await;
     server
         .put_run(&agent, Uuid::new_v4(), &crate::support::minimal_run(at(0)))
         .await;
@@ -359,7 +359,7 @@ async fn invalid_query_values_are_400_and_broken_rules_422() {
 #[tokio::test]
 async fn a_cursor_only_continues_the_list_it_came_from() {
     let server = TestServer::start().await;
-    let agent = Agent::new();
+    let agent = server.agent().await;
     for i in 0..5 {
         let mut body = crate::support::minimal_run(at(i));
         body["is_error"] = json!(i % 2 == 0);

@@ -2,6 +2,8 @@
 //! file, driven through the generated client; every response is checked
 //! against `openapi.yaml` by the proxy in `support`.
 
+mod auth;
+mod cli;
 mod get_run;
 mod list_runs;
 mod pagination;

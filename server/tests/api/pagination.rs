@@ -9,12 +9,12 @@ use futures::TryStreamExt;
 use task_agent_client::types::TaskAgentRun;
 use uuid::Uuid;
 
-use crate::support::{Agent, TestServer, at, minimal_run};
+use crate::support::{TestServer, at, minimal_run};
 
 #[tokio::test]
 async fn pages_have_no_duplicates_or_gaps_while_runs_are_inserted() {
     let server = Arc::new(TestServer::start().await);
-    let agent = Agent::new();
+    let agent = server.agent().await;
     let mut before = HashSet::new();
     for i in 0..120 {
         let id = Uuid::new_v4();
@@ -101,7 +101,7 @@ async fn pages_have_no_duplicates_or_gaps_while_runs_are_inserted() {
 #[tokio::test]
 async fn the_client_stream_yields_every_run_across_pages() {
     let server = TestServer::start().await;
-    let agent = Agent::new();
+    let agent = server.agent().await;
     let mut written = Vec::new();
     for i in 0..23 {
         let id = Uuid::new_v4();

@@ -57,7 +57,7 @@ fn expected(agent: &Agent, run_id: Uuid, body: &Value) -> Value {
 #[tokio::test]
 async fn creating_is_201_and_replacing_is_200() {
     let server = TestServer::start().await;
-    let agent = Agent::new();
+    let agent = server.agent().await;
     let run_id = Uuid::new_v4();
     let running = json!({
         "session_id": "s", "input_tokens": 1, "output_tokens": 1, "total_tokens": 2,
@@ -81,7 +81,7 @@ async fn creating_is_201_and_replacing_is_200() {
 #[tokio::test]
 async fn a_full_run_round_trips_losslessly() {
     let server = TestServer::start().await;
-    let agent = Agent::new();
+    let agent = server.agent().await;
     let run_id = Uuid::new_v4();
     let body = full_run(at(0));
     let returned = server.put_run(&agent, run_id, &body).await;
@@ -120,7 +120,7 @@ async fn a_full_run_round_trips_losslessly() {
 #[tokio::test]
 async fn omitted_fields_come_back_as_their_defaults() {
     let server = TestServer::start().await;
-    let agent = Agent::new();
+    let agent = server.agent().await;
     let run_id = Uuid::new_v4();
     server.put_run(&agent, run_id, &minimal_run(at(0))).await;
     let (json, _) = stored(&server, &agent, run_id).await;
@@ -162,7 +162,7 @@ async fn omitted_fields_come_back_as_their_defaults() {
 #[tokio::test]
 async fn a_terminal_run_accepts_its_own_version_and_refuses_changes() {
     let server = TestServer::start().await;
-    let agent = Agent::new();
+    let agent = server.agent().await;
     let run_id = Uuid::new_v4();
     let body = minimal_run(at(0));
     server.put_run(&agent, run_id, &body).await;
@@ -203,7 +203,7 @@ async fn a_terminal_run_accepts_its_own_version_and_refuses_changes() {
 #[tokio::test]
 async fn if_match_guards_replacement() {
     let server = TestServer::start().await;
-    let agent = Agent::new();
+    let agent = server.agent().await;
     let run_id = Uuid::new_v4();
     let mut body = json!({
         "session_id": "s", "input_tokens": 1, "output_tokens": 1, "total_tokens": 2,
@@ -268,7 +268,7 @@ async fn if_match_guards_replacement() {
 #[tokio::test]
 async fn a_malformed_if_match_is_400() {
     let server = TestServer::start().await;
-    let agent = Agent::new();
+    let agent = server.agent().await;
     let run_id = Uuid::new_v4();
     server.put_run(&agent, run_id, &minimal_run(at(0))).await;
     for malformed in ["abc", "\"unterminated", "W/abc"] {
@@ -307,7 +307,7 @@ async fn put_raw(
 #[tokio::test]
 async fn a_body_of_the_wrong_shape_is_400_and_changes_nothing() {
     let server = TestServer::start().await;
-    let agent = Agent::new();
+    let agent = server.agent().await;
     let run_id = Uuid::new_v4();
     let original = json!({
         "session_id": "s", "input_tokens": 1, "output_tokens": 1, "total_tokens": 2,
@@ -407,7 +407,7 @@ async fn a_body_of_the_wrong_shape_is_400_and_changes_nothing() {
 #[tokio::test]
 async fn a_body_that_breaks_a_rule_is_422_naming_the_field_and_changes_nothing() {
     let server = TestServer::start().await;
-    let agent = Agent::new();
+    let agent = server.agent().await;
     let run_id = Uuid::new_v4();
     let original = full_run(at(0));
     let mut running = original.clone();

@@ -17,15 +17,18 @@ use serde_json::value::RawValue;
 
 use super::list_query::{SqlValue, list_query};
 use super::{
-    ExistingRun, ListedRun, Position, PutError, PutOutcome, RunFilter, RunRecord, RunStore,
-    StoreError, StoredRun, decide_put,
+    ExistingRun, ListedRun, Membership, MembershipStore, Position, PutError, PutOutcome, Role,
+    RunFilter, RunRecord, RunStore, StoreError, StoredRun, decide_put,
 };
 use crate::api::{RunPath, RunStatus, Serialized, TaskAgentPath};
 use crate::etag::IfMatch;
 
 /// Versioned migrations, applied in order; a version is never edited once
 /// released, only followed by a new one.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("0001_runs.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("0001_runs.sql")),
+    (2, include_str!("0002_memberships.sql")),
+];
 
 /// Connections in the pool: enough for the blocking threads that serve
 /// concurrent requests on a small machine.
@@ -227,6 +230,82 @@ impl RunStore for SqliteStore {
         self.with_connection(|connection| Ok(connection.query_row("SELECT 1", [], |_| Ok(()))?))
             .await
     }
+}
+
+#[async_trait]
+impl MembershipStore for SqliteStore {
+    async fn role(&self, org_id: uuid::Uuid, subject: &str) -> Result<Option<Role>, StoreError> {
+        let subject = subject.to_owned();
+        self.with_connection(move |connection| {
+            let role = connection
+                .prepare_cached("SELECT role FROM memberships WHERE org_id = ?1 AND subject = ?2")?
+                .query_row(params![org_id, subject], |row| row.get::<_, String>(0))
+                .optional()?;
+            role.map(|name| parse_role(&name)).transpose()
+        })
+        .await
+    }
+
+    async fn put_member(&self, membership: &Membership) -> Result<(), StoreError> {
+        let membership = membership.clone();
+        self.with_connection(move |connection| {
+            connection.execute(
+                "INSERT INTO memberships (org_id, subject, role) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (org_id, subject) DO UPDATE SET role = excluded.role",
+                params![
+                    membership.org_id,
+                    membership.subject,
+                    membership.role.as_str()
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn remove_member(&self, org_id: uuid::Uuid, subject: &str) -> Result<bool, StoreError> {
+        let subject = subject.to_owned();
+        self.with_connection(move |connection| {
+            let removed = connection.execute(
+                "DELETE FROM memberships WHERE org_id = ?1 AND subject = ?2",
+                params![org_id, subject],
+            )?;
+            Ok(removed > 0)
+        })
+        .await
+    }
+
+    async fn members(&self, org_id: Option<uuid::Uuid>) -> Result<Vec<Membership>, StoreError> {
+        self.with_connection(move |connection| {
+            let mut statement = connection.prepare_cached(
+                "SELECT org_id, subject, role FROM memberships \
+                 WHERE ?1 IS NULL OR org_id = ?1 ORDER BY org_id, subject",
+            )?;
+            let rows = statement.query_map(params![org_id], |row| {
+                Ok((
+                    row.get::<_, uuid::Uuid>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                ))
+            })?;
+            rows.map(|row| {
+                let (org_id, subject, role) = row?;
+                Ok(Membership {
+                    org_id,
+                    subject,
+                    role: parse_role(&role)?,
+                })
+            })
+            .collect()
+        })
+        .await
+    }
+}
+
+fn parse_role(name: &str) -> Result<Role, StoreError> {
+    name.parse().map_err(|error: String| {
+        StoreError::Internal(anyhow::anyhow!("stored membership: {error}"))
+    })
 }
 
 /// The write transaction of a `PUT`.

@@ -1,62 +1,137 @@
 //! A real server for each test: SQLite in a fresh temp dir, HTTP on
-//! `127.0.0.1:0`, and between it and the test a proxy that checks every
-//! response against `openapi.yaml` (status documented, body valid).
+//! `127.0.0.1:0`, tokens from a real identity provider on loopback, and
+//! between the server and the test a proxy that checks every response
+//! against `openapi.yaml` (status documented, body valid).
 
+pub mod idp;
 mod proxy;
 mod runs;
 mod spec;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use dropshot::HttpServer;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use task_agent_client::Client;
+use task_agent_server::auth::{JwksSource, WRITE_SCOPE};
 use task_agent_server::context::ServerContext;
-use task_agent_server::server::{self, HttpConfig};
-use task_agent_server::storage::{RunStore, SqliteStore};
+use task_agent_server::server::{self, AuthConfig, ServerConfig, TokenIssuer};
+use task_agent_server::storage::{Database, Membership, Role, SqliteStore};
 use tempfile::TempDir;
 
+pub use idp::TestIdp;
 pub use proxy::ConformanceProxy;
 pub use runs::*;
 
+/// The subject that has the writer role in every test organization.
+pub const WRITER: &str = "writer@example.com";
+/// The subject that has the reader role in every test organization.
+pub const READER: &str = "reader@example.com";
+
+/// How a test server verifies tokens.
+pub struct AuthOptions {
+    /// The JWKS URL (defaults to the test identity provider's).
+    pub jwks_url: Option<String>,
+    pub audience: Option<String>,
+    pub leeway: Duration,
+    pub refetch_interval: Duration,
+}
+
+impl Default for AuthOptions {
+    fn default() -> AuthOptions {
+        AuthOptions {
+            jwks_url: None,
+            audience: None,
+            leeway: Duration::from_secs(5),
+            refetch_interval: Duration::from_millis(100),
+        }
+    }
+}
+
 /// A server under test, reached through the conformance proxy.
 pub struct TestServer {
-    /// The generated client, pointed at the proxy.
+    /// The generated client with a writer's token.
     pub client: Client,
-    /// A plain HTTP client for requests the typed client cannot send.
+    /// A plain HTTP client with the writer's token, for requests the typed
+    /// client cannot send.
     pub http: reqwest::Client,
     /// Base URL of the proxy (`http://127.0.0.1:PORT`).
     pub url: String,
+    pub idp: TestIdp,
+    pub database: Arc<dyn Database>,
     proxy: ConformanceProxy,
     server: Option<HttpServer<ServerContext>>,
     _data: TempDir,
 }
 
 impl TestServer {
-    /// Starts a server on a new SQLite file.
+    /// Starts a server on a new SQLite file, trusting a new identity provider.
     pub async fn start() -> TestServer {
+        TestServer::start_with(TestIdp::start().await, AuthOptions::default()).await
+    }
+
+    /// Starts a server trusting `idp` as `options` say.
+    pub async fn start_with(idp: TestIdp, options: AuthOptions) -> TestServer {
         let data = tempfile::tempdir().expect("a temp dir");
         let path = data.path().join("runs.db");
-        let store: Arc<dyn RunStore> = Arc::new(
+        let database: Arc<dyn Database> = Arc::new(
             tokio::task::spawn_blocking(move || SqliteStore::open(&path))
                 .await
                 .unwrap()
                 .unwrap(),
         );
         let log = slog::Logger::root(slog::Discard, slog::o!());
-        let config = HttpConfig {
+        let config = ServerConfig {
             bind: "127.0.0.1:0".parse().unwrap(),
+            auth: AuthConfig {
+                issuer: TokenIssuer::External {
+                    issuer: idp.issuer.clone(),
+                    jwks: JwksSource::Url(options.jwks_url.unwrap_or_else(|| idp.jwks_url())),
+                },
+                audience: options.audience,
+                leeway: options.leeway,
+                jwks_refetch_interval: options.refetch_interval,
+            },
         };
-        let server = server::start(&config, store, log).expect("the server starts");
+        let server = server::start(&config, database.clone(), log).expect("the server starts");
         let proxy = ConformanceProxy::start(server.local_addr()).await;
         let url = format!("http://{}", proxy.address());
+        let mut writer_claims = idp.hydra_claims(WRITER, &["openid", WRITE_SCOPE]);
+        if let Some(audience) = &config.auth.audience {
+            writer_claims["aud"] = serde_json::json!([audience]);
+        }
+        let writer_token = idp.rsa.sign(&writer_claims).unwrap();
         TestServer {
-            client: Client::new(&url),
-            http: reqwest::Client::new(),
+            client: Client::with_bearer_token(&url, &writer_token).unwrap(),
+            http: http_client(Some(&writer_token)),
             url,
+            idp,
+            database,
             proxy,
             server: Some(server),
             _data: data,
         }
+    }
+
+    /// A new organization, project and task agent, in which [`WRITER`] is a
+    /// writer and [`READER`] a reader.
+    pub async fn agent(&self) -> Agent {
+        let agent = Agent::new();
+        for (subject, role) in [(WRITER, Role::Writer), (READER, Role::Reader)] {
+            let membership = Membership {
+                org_id: agent.org,
+                subject: subject.to_owned(),
+                role,
+            };
+            self.database.put_member(&membership).await.unwrap();
+        }
+        agent
+    }
+
+    /// The generated client, sending `token`.
+    pub fn client_with_token(&self, token: &str) -> Client {
+        Client::with_bearer_token(&self.url, token).unwrap()
     }
 
     /// The URL of `path` on the server (through the proxy).
@@ -68,6 +143,21 @@ impl TestServer {
     pub fn checked_responses(&self) -> usize {
         self.proxy.checked()
     }
+}
+
+/// A plain HTTP client, sending `token` when there is one.
+pub fn http_client(token: Option<&str>) -> reqwest::Client {
+    let mut headers = HeaderMap::new();
+    if let Some(token) = token {
+        headers.insert(
+            AUTHORIZATION,
+            HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+        );
+    }
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
 }
 
 impl Drop for TestServer {
