@@ -4,18 +4,18 @@
 pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
 #[allow(unused_imports)]
 use progenitor_client::{ClientHooks, OperationInfo, RequestBuilderExt, encode_path};
-/// Types used as operation parameters and responses.
+///  Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
-    ///How full the model's context window got during the run.
+    /// How full the model's context window got during the run.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct ContextUsage {
-        ///How many times the context was compacted.
+        /// How many times the context was compacted.
         pub compactions: i64,
-        ///Size of the model's context window, in tokens.
+        /// Size of the model's context window, in tokens.
         pub context_window: i64,
-        ///Tokens in the context at its fullest.
+        /// Tokens in the context at its fullest.
         pub used_tokens: i64,
     }
     impl ContextUsage {
@@ -23,7 +23,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///A credit amount as a decimal string (for example `"0.0450"`): an optional sign, digits with at most one decimal point, and at least one digit.
+    /// A credit amount as a decimal string (for example `"0.0450"`): an optional sign, digits with at most one decimal point, and at least one digit.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct Decimal(::std::string::String);
@@ -77,7 +77,7 @@ pub mod types {
                 })
         }
     }
-    ///Error information from a response.
+    /// Error information from a response.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Error {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -90,21 +90,21 @@ pub mod types {
             Default::default()
         }
     }
-    ///One call of a tool of a project integration.
+    /// One call of a tool of a project integration.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct IntegrationToolInvocation {
-        ///How long the call took, in milliseconds.
+        /// How long the call took, in milliseconds.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub duration_ms: ::std::option::Option<i64>,
-        ///The error message of a failed call.
+        /// The error message of a failed call.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub error: ::std::option::Option<::std::string::String>,
-        ///Whether the call failed.
+        /// Whether the call failed.
         pub is_error: bool,
-        ///The project integration that provided the tool.
+        /// The project integration that provided the tool.
         pub project_integration_id: ::uuid::Uuid,
-        ///Name of the tool.
+        /// Name of the tool.
         pub tool_name: ::std::string::String,
     }
     impl IntegrationToolInvocation {
@@ -112,24 +112,24 @@ pub mod types {
             Default::default()
         }
     }
-    ///One call of a tool served by an MCP server.
+    /// One call of a tool served by an MCP server.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct McpToolInvocation {
-        ///How long the call took, in milliseconds.
+        /// How long the call took, in milliseconds.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub duration_ms: ::std::option::Option<i64>,
-        ///The error message of a failed call.
+        /// The error message of a failed call.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub error: ::std::option::Option<::std::string::String>,
-        ///Whether the call failed.
+        /// Whether the call failed.
         pub is_error: bool,
-        ///The MCP server that served the tool.
+        /// The MCP server that served the tool.
         pub mcp_server_id: ::uuid::Uuid,
-        ///Display name of the MCP server.
+        /// Display name of the MCP server.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub server_name: ::std::option::Option<::std::string::String>,
-        ///Name of the tool.
+        /// Name of the tool.
         pub tool_name: ::std::string::String,
     }
     impl McpToolInvocation {
@@ -137,24 +137,24 @@ pub mod types {
             Default::default()
         }
     }
-    ///Token and credit usage of one model within the run.
+    /// Token and credit usage of one model within the run.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct ModelUsage {
-        ///Credits charged for this model's usage, as a decimal string.
+        /// Credits charged for this model's usage, as a decimal string.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub charged_credits: ::std::option::Option<Decimal>,
-        ///Prompt tokens sent to this model.
+        /// Prompt tokens sent to this model.
         pub input_tokens: i64,
-        ///Whether this model was used as the fallback.
+        /// Whether this model was used as the fallback.
         pub is_fallback: bool,
-        ///The model.
+        /// The model.
         pub llm_model_id: ::uuid::Uuid,
-        ///Name of the model.
+        /// Name of the model.
         pub model_name: ::std::string::String,
-        ///Completion tokens produced by this model.
+        /// Completion tokens produced by this model.
         pub output_tokens: i64,
-        ///Tokens of both kinds for this model.
+        /// Tokens of both kinds for this model.
         pub total_tokens: i64,
     }
     impl ModelUsage {
@@ -162,15 +162,15 @@ pub mod types {
             Default::default()
         }
     }
-    ///Paging state of a list response.
+    /// Paging state of a list response.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Pagination {
-        ///Whether there is a next page.
+        /// Whether there is a next page.
         pub has_next: bool,
-        ///Pass as `cursor` (with the same filters) to get the next page; `null` on the last page.
+        /// Pass as `cursor` (with the same filters) to get the next page; `null` on the last page.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub next_cursor: ::std::option::Option<::std::string::String>,
-        ///The page size that was applied.
+        /// The page size that was applied.
         pub page_limit: ::std::num::NonZeroU64,
     }
     impl Pagination {
@@ -178,15 +178,15 @@ pub mod types {
             Default::default()
         }
     }
-    ///Time spent in one phase of the run.
+    /// Time spent in one phase of the run.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct PhaseTiming {
-        ///How long the phase took, in milliseconds.
+        /// How long the phase took, in milliseconds.
         pub duration_ms: i64,
-        ///The phase: `llm`, `tool_execution`, `memory_compaction`, ...
+        /// The phase: `llm`, `tool_execution`, `memory_compaction`, ...
         pub phase: ::std::string::String,
-        ///When the phase started.
+        /// When the phase started.
         pub started_at: ::chrono::DateTime<::chrono::offset::Utc>,
     }
     impl PhaseTiming {
@@ -194,21 +194,21 @@ pub mod types {
             Default::default()
         }
     }
-    ///A file attached to a run.
+    /// A file attached to a run.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct RunFile {
-        ///Media type of the file, for example `application/pdf`.
+        /// Media type of the file, for example `application/pdf`.
         pub content_type: ::std::string::String,
-        ///When the file was attached.
+        /// When the file was attached.
         pub created: ::chrono::DateTime<::chrono::offset::Utc>,
-        ///Name of the file.
+        /// Name of the file.
         pub filename: ::std::string::String,
-        ///Identifier of the file.
+        /// Identifier of the file.
         pub id: ::uuid::Uuid,
-        ///Size of the file in bytes.
+        /// Size of the file in bytes.
         pub size_bytes: i64,
-        ///Whether the file was uploaded or generated.
+        /// Whether the file was uploaded or generated.
         pub source: RunFileSource,
     }
     impl RunFile {
@@ -216,7 +216,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///Where a run's file came from: `uploaded` as an input of the run, or `generated` by a tool during the run.
+    /// Where a run's file came from: `uploaded` as an input of the run, or `generated` by a tool during the run.
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -267,7 +267,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///Lifecycle state of a run. `completed`, `failed` and `cancelled` are terminal: a terminal run has `completed` set and can no longer change.
+    /// Lifecycle state of a run. `completed`, `failed` and `cancelled` are terminal: a terminal run has `completed` set and can no longer change.
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -330,7 +330,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///An ADK session id: opaque, 1 to 128 characters.
+    /// An ADK session id: opaque, 1 to 128 characters.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct SessionId(::std::string::String);
@@ -383,18 +383,18 @@ pub mod types {
                 })
         }
     }
-    ///A skill the agent activated during the run.
+    /// A skill the agent activated during the run.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct SkillActivation {
-        ///When the skill was activated.
+        /// When the skill was activated.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub activated_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        ///Name of the skill.
+        /// Name of the skill.
         pub name: ::std::string::String,
-        ///The skill.
+        /// The skill.
         pub skill_id: ::uuid::Uuid,
-        ///The revision of the skill that was activated.
+        /// The revision of the skill that was activated.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub skill_revision_id: ::std::option::Option<::uuid::Uuid>,
     }
@@ -403,94 +403,94 @@ pub mod types {
             Default::default()
         }
     }
-    ///One execution of a task agent: status, token usage, credits, tool invocations, phase timings, fallback-model metadata, model usage and files. Every field is present in every response; nullable fields are `null` when unknown or not applicable.
+    /// One execution of a task agent: status, token usage, credits, tool invocations, phase timings, fallback-model metadata, model usage and files. Every field is present in every response; nullable fields are `null` when unknown or not applicable.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct TaskAgentRun {
-        ///Credits charged for this run alone, as a decimal string.
+        /// Credits charged for this run alone, as a decimal string.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub charged_credits: ::std::option::Option<Decimal>,
-        ///When the run reached a terminal status; set exactly when `status` is terminal.
+        /// When the run reached a terminal status; set exactly when `status` is terminal.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub completed: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        ///How full the model's context window got.
+        /// How full the model's context window got.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub context_usage: ::std::option::Option<ContextUsage>,
-        ///When the run started.
+        /// When the run started.
         pub created: ::chrono::DateTime<::chrono::offset::Utc>,
-        ///Wall-clock duration of the run in milliseconds.
+        /// Wall-clock duration of the run in milliseconds.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub duration_ms: ::std::option::Option<i64>,
-        ///The model used after the primary one failed, if the run fell back.
+        /// The model used after the primary one failed, if the run fell back.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub fallback_llm_model_id: ::std::option::Option<::uuid::Uuid>,
-        ///Files attached to the run: uploaded inputs and tool-generated outputs.
+        /// Files attached to the run: uploaded inputs and tool-generated outputs.
         pub files: ::std::vec::Vec<RunFile>,
-        ///Whether an integration tool invocation failed.
+        /// Whether an integration tool invocation failed.
         pub had_integration_tool_fail: bool,
-        ///Whether an MCP tool invocation failed.
+        /// Whether an MCP tool invocation failed.
         pub had_mcp_tool_fail: bool,
-        ///Whether a task tool invocation failed.
+        /// Whether a task tool invocation failed.
         pub had_task_tool_fail: bool,
-        ///Identifier of the run.
+        /// Identifier of the run.
         pub id: ::uuid::Uuid,
-        ///Prompt tokens consumed across all model calls.
+        /// Prompt tokens consumed across all model calls.
         pub input_tokens: i64,
-        ///Integration tools the run invoked, in order.
+        /// Integration tools the run invoked, in order.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub integration_tools_invoked:
             ::std::option::Option<::std::vec::Vec<IntegrationToolInvocation>>,
-        ///ADK invocation id (for example `e-<uuid>`).
+        /// ADK invocation id (for example `e-<uuid>`).
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub invocation_id: ::std::option::Option<::std::string::String>,
-        ///Whether this run continues an earlier run of the same session.
+        /// Whether this run continues an earlier run of the same session.
         pub is_continuation: bool,
-        ///Whether the run ended in an error.
+        /// Whether the run ended in an error.
         pub is_error: bool,
-        ///Last time the run made progress.
+        /// Last time the run made progress.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub last_activity_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        ///MCP tools the run invoked, in order.
+        /// MCP tools the run invoked, in order.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub mcp_tools_invoked: ::std::option::Option<::std::vec::Vec<McpToolInvocation>>,
-        ///Token and credit usage per model (one row per model used).
+        /// Token and credit usage per model (one row per model used).
         pub model_usages: ::std::vec::Vec<ModelUsage>,
-        ///Completion tokens produced across all model calls.
+        /// Completion tokens produced across all model calls.
         pub output_tokens: i64,
-        ///Time spent in each phase of the run, in order.
+        /// Time spent in each phase of the run, in order.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub phase_timings: ::std::option::Option<::std::vec::Vec<PhaseTiming>>,
-        ///Why the primary model failed, when the run fell back.
+        /// Why the primary model failed, when the run fell back.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub primary_failure_reason: ::std::option::Option<::std::string::String>,
-        ///The model the run was configured to use.
+        /// The model the run was configured to use.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub primary_llm_model_id: ::std::option::Option<::uuid::Uuid>,
-        ///ADK session the run belongs to.
+        /// ADK session the run belongs to.
         pub session_id: SessionId,
-        ///Skills the run activated, in order.
+        /// Skills the run activated, in order.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub skills_activated: ::std::option::Option<::std::vec::Vec<SkillActivation>>,
-        ///Lifecycle state of the run.
+        /// Lifecycle state of the run.
         pub status: RunStatus,
-        ///The task agent this run executed.
+        /// The task agent this run executed.
         pub task_agent_id: ::uuid::Uuid,
-        ///Revision of the task agent's configuration that ran.
+        /// Revision of the task agent's configuration that ran.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub task_agent_revision_id: ::std::option::Option<::uuid::Uuid>,
-        ///Task tools the run invoked, in order.
+        /// Task tools the run invoked, in order.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub task_tools_invoked: ::std::option::Option<::std::vec::Vec<TaskToolInvocation>>,
-        ///Why the run stopped, when it did not complete normally.
+        /// Why the run stopped, when it did not complete normally.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub termination_reason: ::std::option::Option<::std::string::String>,
-        ///Credits charged for this run including its continuations, as a decimal string.
+        /// Credits charged for this run including its continuations, as a decimal string.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub total_charged_credits: ::std::option::Option<Decimal>,
-        ///`input_tokens + output_tokens`.
+        /// `input_tokens + output_tokens`.
         pub total_tokens: i64,
-        ///Whether the run switched to the fallback model.
+        /// Whether the run switched to the fallback model.
         pub used_fallback_model: bool,
-        ///The user who started the run, if any.
+        /// The user who started the run, if any.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub user_id: ::std::option::Option<::uuid::Uuid>,
     }
@@ -499,12 +499,12 @@ pub mod types {
             Default::default()
         }
     }
-    ///One page of runs, newest first (by `created`, then by `id`).
+    /// One page of runs, newest first (by `created`, then by `id`).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct TaskAgentRunPage {
-        ///How to get the next page.
+        /// How to get the next page.
         pub pagination: Pagination,
-        ///The runs on this page.
+        /// The runs on this page.
         pub results: ::std::vec::Vec<TaskAgentRun>,
     }
     impl TaskAgentRunPage {
@@ -512,99 +512,99 @@ pub mod types {
             Default::default()
         }
     }
-    ///The body of `PUT`: a complete run record as its writer (the agent runtime) holds it. `id` and `task_agent_id` come from the path. Nullable fields may be omitted (meaning `null`), the flags default to `false`, and `model_usages` and `files` default to empty. Unknown fields are rejected.
+    /// The body of `PUT`: a complete run record as its writer (the agent runtime) holds it. `id` and `task_agent_id` come from the path. Nullable fields may be omitted (meaning `null`), the flags default to `false`, and `model_usages` and `files` default to empty. Unknown fields are rejected.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct TaskAgentRunWrite {
-        ///Credits charged for this run alone, as a decimal string.
+        /// Credits charged for this run alone, as a decimal string.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub charged_credits: ::std::option::Option<Decimal>,
-        ///When the run reached a terminal status: required for `completed`, `failed` and `cancelled`, absent otherwise; not before `created`.
+        /// When the run reached a terminal status: required for `completed`, `failed` and `cancelled`, absent otherwise; not before `created`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub completed: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        ///How full the model's context window got.
+        /// How full the model's context window got.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub context_usage: ::std::option::Option<ContextUsage>,
-        ///When the run started.
+        /// When the run started.
         pub created: ::chrono::DateTime<::chrono::offset::Utc>,
-        ///Wall-clock duration of the run in milliseconds.
+        /// Wall-clock duration of the run in milliseconds.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub duration_ms: ::std::option::Option<i64>,
-        ///The model used after the primary one failed, if the run fell back.
+        /// The model used after the primary one failed, if the run fell back.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub fallback_llm_model_id: ::std::option::Option<::uuid::Uuid>,
-        ///Files attached to the run: uploaded inputs and tool-generated outputs.
+        /// Files attached to the run: uploaded inputs and tool-generated outputs.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub files: ::std::vec::Vec<RunFile>,
-        ///Whether an integration tool invocation failed.
+        /// Whether an integration tool invocation failed.
         #[serde(default)]
         pub had_integration_tool_fail: bool,
-        ///Whether an MCP tool invocation failed.
+        /// Whether an MCP tool invocation failed.
         #[serde(default)]
         pub had_mcp_tool_fail: bool,
-        ///Whether a task tool invocation failed.
+        /// Whether a task tool invocation failed.
         #[serde(default)]
         pub had_task_tool_fail: bool,
-        ///Prompt tokens consumed across all model calls.
+        /// Prompt tokens consumed across all model calls.
         pub input_tokens: i64,
-        ///Integration tools the run invoked, in order.
+        /// Integration tools the run invoked, in order.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub integration_tools_invoked:
             ::std::option::Option<::std::vec::Vec<IntegrationToolInvocation>>,
-        ///ADK invocation id (for example `e-<uuid>`).
+        /// ADK invocation id (for example `e-<uuid>`).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub invocation_id: ::std::option::Option<::std::string::String>,
-        ///Whether this run continues an earlier run of the same session.
+        /// Whether this run continues an earlier run of the same session.
         #[serde(default)]
         pub is_continuation: bool,
-        ///Whether the run ended in an error.
+        /// Whether the run ended in an error.
         #[serde(default)]
         pub is_error: bool,
-        ///Last time the run made progress; not before `created`.
+        /// Last time the run made progress; not before `created`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub last_activity_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        ///MCP tools the run invoked, in order.
+        /// MCP tools the run invoked, in order.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub mcp_tools_invoked: ::std::option::Option<::std::vec::Vec<McpToolInvocation>>,
-        ///Token and credit usage per model (one row per model used).
+        /// Token and credit usage per model (one row per model used).
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub model_usages: ::std::vec::Vec<ModelUsage>,
-        ///Completion tokens produced across all model calls.
+        /// Completion tokens produced across all model calls.
         pub output_tokens: i64,
-        ///Time spent in each phase of the run, in order.
+        /// Time spent in each phase of the run, in order.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub phase_timings: ::std::option::Option<::std::vec::Vec<PhaseTiming>>,
-        ///Why the primary model failed, when the run fell back.
+        /// Why the primary model failed, when the run fell back.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub primary_failure_reason: ::std::option::Option<::std::string::String>,
-        ///The model the run was configured to use.
+        /// The model the run was configured to use.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub primary_llm_model_id: ::std::option::Option<::uuid::Uuid>,
-        ///ADK session the run belongs to.
+        /// ADK session the run belongs to.
         pub session_id: SessionId,
-        ///Skills the run activated, in order.
+        /// Skills the run activated, in order.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub skills_activated: ::std::option::Option<::std::vec::Vec<SkillActivation>>,
-        ///Lifecycle state of the run.
+        /// Lifecycle state of the run.
         pub status: RunStatus,
-        ///Revision of the task agent's configuration that ran.
+        /// Revision of the task agent's configuration that ran.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub task_agent_revision_id: ::std::option::Option<::uuid::Uuid>,
-        ///Task tools the run invoked, in order.
+        /// Task tools the run invoked, in order.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub task_tools_invoked: ::std::option::Option<::std::vec::Vec<TaskToolInvocation>>,
-        ///Why the run stopped, when it did not complete normally.
+        /// Why the run stopped, when it did not complete normally.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub termination_reason: ::std::option::Option<::std::string::String>,
-        ///Credits charged for this run including its continuations, as a decimal string.
+        /// Credits charged for this run including its continuations, as a decimal string.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub total_charged_credits: ::std::option::Option<Decimal>,
-        ///Must equal `input_tokens + output_tokens`.
+        /// Must equal `input_tokens + output_tokens`.
         pub total_tokens: i64,
-        ///Whether the run switched to the fallback model.
+        /// Whether the run switched to the fallback model.
         #[serde(default)]
         pub used_fallback_model: bool,
-        ///The user who started the run, if any.
+        /// The user who started the run, if any.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub user_id: ::std::option::Option<::uuid::Uuid>,
     }
@@ -613,23 +613,23 @@ pub mod types {
             Default::default()
         }
     }
-    ///One call of a task tool (another task agent used as a tool).
+    /// One call of a task tool (another task agent used as a tool).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct TaskToolInvocation {
-        ///How long the call took, in milliseconds.
+        /// How long the call took, in milliseconds.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub duration_ms: ::std::option::Option<i64>,
-        ///The error message of a failed call.
+        /// The error message of a failed call.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub error: ::std::option::Option<::std::string::String>,
-        ///Whether the call failed.
+        /// Whether the call failed.
         pub is_error: bool,
-        ///The task that was invoked.
+        /// The task that was invoked.
         pub task_id: ::uuid::Uuid,
-        ///Name of the task at the time of the call.
+        /// Name of the task at the time of the call.
         pub task_name: ::std::string::String,
-        ///The run of the invoked task, when one was recorded.
+        /// The run of the invoked task, when one was recorded.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub task_run_id: ::std::option::Option<::uuid::Uuid>,
     }
@@ -638,7 +638,7 @@ pub mod types {
             Default::default()
         }
     }
-    /// Types for composing complex structures.
+    ///  Types for composing complex structures.
     pub mod builder {
         #[derive(Clone, Debug)]
         pub struct ContextUsage {
@@ -2740,9 +2740,9 @@ pub mod types {
             }
         }
     }
-    /// Error types.
+    ///  Error types.
     pub mod error {
-        /// Error from a `TryFrom` or `FromStr` implementation.
+        ///  Error from a `TryFrom` or `FromStr` implementation.
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
@@ -2768,23 +2768,22 @@ pub mod types {
     }
 }
 #[derive(Clone, Debug)]
-/**Client for Task Agent Runs API
-
-Records of the executions ("runs") of task agents, the LLM agents of an AI-agent platform. A run carries its status, token usage, credits, tool invocations, phase timings, fallback-model metadata, model usage and files.
-
-Every request needs a bearer JWT access token (Ory Hydra JWT access tokens, or Ory Kratos session tokens). Reading needs membership of the organization; writing needs the `writer` role and the `task_agent_runs:write` scope. Errors share one body, `Error`, and every response carries the `x-request-id` header that the server logs under.
-
-Version: 1.0.0*/
+/// Client for Task Agent Runs API
+///
+/// Records of the executions ("runs") of task agents, the LLM agents of an AI-agent platform. A run carries its status, token usage, credits, tool invocations, phase timings, fallback-model metadata, model usage and files.
+///
+/// Every request needs a bearer JWT access token (Ory Hydra JWT access tokens, or Ory Kratos session tokens). Reading needs membership of the organization; writing needs the `writer` role and the `task_agent_runs:write` scope. Errors share one body, `Error`, and every response carries the `x-request-id` header that the server logs under.
+///
+/// Version: 1.0.0
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
 }
 impl Client {
-    /// Create a new client.
-    ///
-    /// `baseurl` is the base URL provided to the internal
-    /// `reqwest::Client`, and should include a scheme and hostname,
-    /// as well as port and a path stem if applicable.
+    ///  Create a new client.
+    ///  `baseurl` is the base URL provided to the internal
+    ///  `reqwest::Client`, and should include a scheme and hostname,
+    ///  as well as port and a path stem if applicable.
     pub fn new(baseurl: &str) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -2797,12 +2796,11 @@ impl Client {
         let client = reqwest::ClientBuilder::new();
         Self::new_with_client(baseurl, client.build().unwrap())
     }
-    /// Construct a new client with an existing `reqwest::Client`,
-    /// allowing more control over its configuration.
-    ///
-    /// `baseurl` is the base URL provided to the internal
-    /// `reqwest::Client`, and should include a scheme and hostname,
-    /// as well as port and a path stem if applicable.
+    ///  Construct a new client with an existing `reqwest::Client`,
+    ///  allowing more control over its configuration.
+    ///  `baseurl` is the base URL provided to the internal
+    ///  `reqwest::Client`, and should include a scheme and hostname,
+    ///  as well as port and a path stem if applicable.
     pub fn new_with_client(baseurl: &str, client: reqwest::Client) -> Self {
         Self {
             baseurl: baseurl.to_string(),
@@ -2826,101 +2824,101 @@ impl ClientInfo<()> for Client {
 }
 impl ClientHooks<()> for &Client {}
 impl Client {
-    /**Get a task agent run
-
-    Returns one run of a task agent, with its `ETag`. Requires membership of the organization.
-
-    Sends a `GET` request to `/api/v1/org/{org_id}/project/{project_id}/task-agent/{task_agent_id}/run/{run_id}`
-
-    Arguments:
-    - `org_id`: The organization.
-    - `project_id`: The project within the organization.
-    - `task_agent_id`: The task agent within the project.
-    - `run_id`: The run.
-    ```ignore
-    let response = client.get_task_agent_run()
-        .org_id(org_id)
-        .project_id(project_id)
-        .task_agent_id(task_agent_id)
-        .run_id(run_id)
-        .send()
-        .await;
-    ```*/
+    /// Get a task agent run
+    ///
+    /// Returns one run of a task agent, with its `ETag`. Requires membership of the organization.
+    ///
+    /// Sends a `GET` request to `/api/v1/org/{org_id}/project/{project_id}/task-agent/{task_agent_id}/run/{run_id}`
+    ///
+    /// Arguments:
+    /// - `org_id`: The organization.
+    /// - `project_id`: The project within the organization.
+    /// - `task_agent_id`: The task agent within the project.
+    /// - `run_id`: The run.
+    /// ```ignore
+    /// let response = client.get_task_agent_run()
+    ///     .org_id(org_id)
+    ///     .project_id(project_id)
+    ///     .task_agent_id(task_agent_id)
+    ///     .run_id(run_id)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn get_task_agent_run(&self) -> builder::GetTaskAgentRun<'_> {
         builder::GetTaskAgentRun::new(self)
     }
-    /**Create or replace a task agent run
-
-    Stores the complete run record sent by its writer (the agent runtime): 201 when the run is new, 200 when it replaces the stored version. The body is validated (422 names the offending field); a run in a terminal status can no longer change (409); with `If-Match`, the run is replaced only if its `ETag` still matches (412). Requires the `writer` role and the `task_agent_runs:write` scope.
-
-    Sends a `PUT` request to `/api/v1/org/{org_id}/project/{project_id}/task-agent/{task_agent_id}/run/{run_id}`
-
-    Arguments:
-    - `org_id`: The organization.
-    - `project_id`: The project within the organization.
-    - `task_agent_id`: The task agent within the project.
-    - `run_id`: The run.
-    - `if_match`: Replace the run only if its current `ETag` is one of these (or `*` for any existing run); otherwise the request fails with 412.
-    - `body`
-    ```ignore
-    let response = client.put_task_agent_run()
-        .org_id(org_id)
-        .project_id(project_id)
-        .task_agent_id(task_agent_id)
-        .run_id(run_id)
-        .if_match(if_match)
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Create or replace a task agent run
+    ///
+    /// Stores the complete run record sent by its writer (the agent runtime): 201 when the run is new, 200 when it replaces the stored version. The body is validated (422 names the offending field); a run in a terminal status can no longer change (409); with `If-Match`, the run is replaced only if its `ETag` still matches (412). Requires the `writer` role and the `task_agent_runs:write` scope.
+    ///
+    /// Sends a `PUT` request to `/api/v1/org/{org_id}/project/{project_id}/task-agent/{task_agent_id}/run/{run_id}`
+    ///
+    /// Arguments:
+    /// - `org_id`: The organization.
+    /// - `project_id`: The project within the organization.
+    /// - `task_agent_id`: The task agent within the project.
+    /// - `run_id`: The run.
+    /// - `if_match`: Replace the run only if its current `ETag` is one of these (or `*` for any existing run); otherwise the request fails with 412.
+    /// - `body`
+    /// ```ignore
+    /// let response = client.put_task_agent_run()
+    ///     .org_id(org_id)
+    ///     .project_id(project_id)
+    ///     .task_agent_id(task_agent_id)
+    ///     .run_id(run_id)
+    ///     .if_match(if_match)
+    ///     .body(body)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn put_task_agent_run(&self) -> builder::PutTaskAgentRun<'_> {
         builder::PutTaskAgentRun::new(self)
     }
-    /**List the runs of a task agent
-
-    Returns the task agent's runs newest first (by `created`, then by `id`), filtered and paginated with an opaque cursor. A page deep in the list costs what the first page costs. Requires membership of the organization.
-
-    Sends a `GET` request to `/api/v1/org/{org_id}/project/{project_id}/task-agent/{task_agent_id}/run`
-
-    Arguments:
-    - `org_id`: The organization.
-    - `project_id`: The project within the organization.
-    - `task_agent_id`: The task agent within the project.
-    - `created_after`: Only runs created at or after this instant.
-    - `created_before`: Only runs created strictly before this instant.
-    - `cursor`: Where to continue: `pagination.next_cursor` of the previous page.
-    - `had_mcp_tool_fail`: Only runs whose `had_mcp_tool_fail` is this value.
-    - `had_task_tool_fail`: Only runs whose `had_task_tool_fail` is this value.
-    - `is_error`: Only runs whose `is_error` is this value.
-    - `min_duration_ms`: Only runs whose `duration_ms` is known and at least this value.
-    - `page_limit`: Maximum number of runs on the page (1 to 100).
-    - `session_id`: Only runs of this ADK session.
-    - `status`: Only runs in this status.
-    - `task_agent_revision_id`: Only runs of this revision of the task agent.
-    ```ignore
-    let response = client.list_task_agent_runs()
-        .org_id(org_id)
-        .project_id(project_id)
-        .task_agent_id(task_agent_id)
-        .created_after(created_after)
-        .created_before(created_before)
-        .cursor(cursor)
-        .had_mcp_tool_fail(had_mcp_tool_fail)
-        .had_task_tool_fail(had_task_tool_fail)
-        .is_error(is_error)
-        .min_duration_ms(min_duration_ms)
-        .page_limit(page_limit)
-        .session_id(session_id)
-        .status(status)
-        .task_agent_revision_id(task_agent_revision_id)
-        .send()
-        .await;
-    ```*/
+    /// List the runs of a task agent
+    ///
+    /// Returns the task agent's runs newest first (by `created`, then by `id`), filtered and paginated with an opaque cursor. A page deep in the list costs what the first page costs. Requires membership of the organization.
+    ///
+    /// Sends a `GET` request to `/api/v1/org/{org_id}/project/{project_id}/task-agent/{task_agent_id}/run`
+    ///
+    /// Arguments:
+    /// - `org_id`: The organization.
+    /// - `project_id`: The project within the organization.
+    /// - `task_agent_id`: The task agent within the project.
+    /// - `created_after`: Only runs created at or after this instant.
+    /// - `created_before`: Only runs created strictly before this instant.
+    /// - `cursor`: Where to continue: `pagination.next_cursor` of the previous page.
+    /// - `had_mcp_tool_fail`: Only runs whose `had_mcp_tool_fail` is this value.
+    /// - `had_task_tool_fail`: Only runs whose `had_task_tool_fail` is this value.
+    /// - `is_error`: Only runs whose `is_error` is this value.
+    /// - `min_duration_ms`: Only runs whose `duration_ms` is known and at least this value.
+    /// - `page_limit`: Maximum number of runs on the page (1 to 100).
+    /// - `session_id`: Only runs of this ADK session.
+    /// - `status`: Only runs in this status.
+    /// - `task_agent_revision_id`: Only runs of this revision of the task agent.
+    /// ```ignore
+    /// let response = client.list_task_agent_runs()
+    ///     .org_id(org_id)
+    ///     .project_id(project_id)
+    ///     .task_agent_id(task_agent_id)
+    ///     .created_after(created_after)
+    ///     .created_before(created_before)
+    ///     .cursor(cursor)
+    ///     .had_mcp_tool_fail(had_mcp_tool_fail)
+    ///     .had_task_tool_fail(had_task_tool_fail)
+    ///     .is_error(is_error)
+    ///     .min_duration_ms(min_duration_ms)
+    ///     .page_limit(page_limit)
+    ///     .session_id(session_id)
+    ///     .status(status)
+    ///     .task_agent_revision_id(task_agent_revision_id)
+    ///     .send()
+    ///     .await;
+    /// ```
     pub fn list_task_agent_runs(&self) -> builder::ListTaskAgentRuns<'_> {
         builder::ListTaskAgentRuns::new(self)
     }
 }
-/// Types for composing operation parameters.
+///  Types for composing operation parameters.
 #[allow(clippy::all)]
 pub mod builder {
     use super::types;
@@ -2929,9 +2927,9 @@ pub mod builder {
         ByteStream, ClientHooks, ClientInfo, Error, OperationInfo, RequestBuilderExt,
         ResponseValue, encode_path,
     };
-    /**Builder for [`Client::get_task_agent_run`]
-
-    [`Client::get_task_agent_run`]: super::Client::get_task_agent_run*/
+    /// Builder for [`Client::get_task_agent_run`]
+    ///
+    /// [`Client::get_task_agent_run`]: super::Client::get_task_agent_run
     #[derive(Debug, Clone)]
     pub struct GetTaskAgentRun<'a> {
         client: &'a super::Client,
@@ -2986,7 +2984,7 @@ pub mod builder {
                 .map_err(|_| "conversion to `:: uuid :: Uuid` for run_id failed".to_string());
             self
         }
-        ///Sends a `GET` request to `/api/v1/org/{org_id}/project/{project_id}/task-agent/{task_agent_id}/run/{run_id}`
+        /// Sends a `GET` request to `/api/v1/org/{org_id}/project/{project_id}/task-agent/{task_agent_id}/run/{run_id}`
         pub async fn send(self) -> Result<ResponseValue<types::TaskAgentRun>, Error<types::Error>> {
             let Self {
                 client,
@@ -3053,9 +3051,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::put_task_agent_run`]
-
-    [`Client::put_task_agent_run`]: super::Client::put_task_agent_run*/
+    /// Builder for [`Client::put_task_agent_run`]
+    ///
+    /// [`Client::put_task_agent_run`]: super::Client::put_task_agent_run
     #[derive(Debug, Clone)]
     pub struct PutTaskAgentRun<'a> {
         client: &'a super::Client,
@@ -3143,7 +3141,7 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `PUT` request to `/api/v1/org/{org_id}/project/{project_id}/task-agent/{task_agent_id}/run/{run_id}`
+        /// Sends a `PUT` request to `/api/v1/org/{org_id}/project/{project_id}/task-agent/{task_agent_id}/run/{run_id}`
         pub async fn send(self) -> Result<ResponseValue<types::TaskAgentRun>, Error<types::Error>> {
             let Self {
                 client,
@@ -3227,9 +3225,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`Client::list_task_agent_runs`]
-
-    [`Client::list_task_agent_runs`]: super::Client::list_task_agent_runs*/
+    /// Builder for [`Client::list_task_agent_runs`]
+    ///
+    /// [`Client::list_task_agent_runs`]: super::Client::list_task_agent_runs
     #[derive(Debug, Clone)]
     pub struct ListTaskAgentRuns<'a> {
         client: &'a super::Client,
@@ -3407,7 +3405,7 @@ pub mod builder {
             });
             self
         }
-        ///Sends a `GET` request to `/api/v1/org/{org_id}/project/{project_id}/task-agent/{task_agent_id}/run`
+        /// Sends a `GET` request to `/api/v1/org/{org_id}/project/{project_id}/task-agent/{task_agent_id}/run`
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::TaskAgentRunPage>, Error<types::Error>> {
@@ -3531,7 +3529,7 @@ pub mod builder {
         }
     }
 }
-/// Items consumers will typically use such as the Client.
+///  Items consumers will typically use such as the Client.
 pub mod prelude {
     pub use self::super::Client;
 }
