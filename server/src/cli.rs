@@ -42,7 +42,7 @@ pub enum Command {
 /// `members` and the database it works on.
 #[derive(Args, Debug)]
 pub struct MembersArgs {
-    /// The database: sqlite://PATH
+    /// The database: sqlite://PATH or postgres://...
     #[arg(long, env = "TASK_AGENT_DATABASE", default_value = DEFAULT_DATABASE, global = true)]
     pub database: DatabaseUrl,
     #[command(subcommand)]
@@ -125,12 +125,13 @@ fn logger(level: ConfigLoggingLevel) -> anyhow::Result<slog::Logger> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let shutdown = ShutdownSignal::listen()?;
     let config = args.resolve()?;
     let log = logger(config.log_level.clone())?;
     let database = config.database.open().await?;
     let server = server::start(&config.server, database, log.clone())?;
     slog::info!(log, "serving"; "address" => %server.local_addr(), "database" => %config.database);
-    run_until_signal(server).await
+    shutdown.serve_until(server).await
 }
 
 async fn members(args: MembersArgs) -> anyhow::Result<()> {
@@ -160,6 +161,7 @@ async fn members(args: MembersArgs) -> anyhow::Result<()> {
 }
 
 async fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
+    let shutdown = ShutdownSignal::listen()?;
     let database = DatabaseUrl::Sqlite(args.data_dir.join("demo.db"));
     let store = database.open().await?;
     let runs = demo::seed(store.as_ref()).await?;
@@ -183,7 +185,7 @@ async fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
         "{}",
         demo::instructions(&base_url, &database, &args.data_dir, runs, &reader_token)
     );
-    run_until_signal(server).await
+    shutdown.serve_until(server).await
 }
 
 fn is_address_in_use(error: &anyhow::Error) -> bool {
@@ -195,17 +197,32 @@ fn is_address_in_use(error: &anyhow::Error) -> bool {
     })
 }
 
-/// Serves until SIGINT or SIGTERM, then stops accepting, lets in-flight
-/// requests finish and returns.
-async fn run_until_signal(server: HttpServer<ServerContext>) -> anyhow::Result<()> {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("listening for SIGTERM")?;
-    tokio::select! {
-        result = tokio::signal::ctrl_c() => result.context("listening for SIGINT")?,
-        _ = terminate.recv() => {}
+/// SIGINT and SIGTERM, listened for from the start, so that a signal that
+/// arrives while the server is starting is not lost.
+struct ShutdownSignal {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignal {
+    fn listen() -> anyhow::Result<ShutdownSignal> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(ShutdownSignal {
+            terminate: signal(SignalKind::terminate()).context("listening for SIGTERM")?,
+            interrupt: signal(SignalKind::interrupt()).context("listening for SIGINT")?,
+        })
     }
-    server
-        .close()
-        .await
-        .map_err(|error| anyhow::anyhow!("shutting down: {error}"))
+
+    /// Serves until a signal, then stops accepting, lets in-flight requests
+    /// finish and returns.
+    async fn serve_until(mut self, server: HttpServer<ServerContext>) -> anyhow::Result<()> {
+        tokio::select! {
+            _ = self.terminate.recv() => {}
+            _ = self.interrupt.recv() => {}
+        }
+        server
+            .close()
+            .await
+            .map_err(|error| anyhow::anyhow!("shutting down: {error}"))
+    }
 }

@@ -27,7 +27,7 @@ pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8080]
     #[arg(long, env = "TASK_AGENT_BIND")]
     pub bind: Option<SocketAddr>,
-    /// Where runs are stored: sqlite://PATH [default: sqlite://data/task-agent-runs.db]
+    /// Where runs are stored: sqlite://PATH or postgres://... [default: sqlite://data/task-agent-runs.db]
     #[arg(long, env = "TASK_AGENT_DATABASE")]
     pub database: Option<DatabaseUrl>,
     /// The exact `iss` of accepted tokens (for example Hydra's public URL)

@@ -5,7 +5,7 @@ use dropshot::{ClientErrorStatusCode, HttpError};
 use http::header::{HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 
 use crate::auth::{AuthError, Denied};
-use crate::storage::StoreError;
+use crate::storage::{PutRejection, StoreError};
 
 /// Seconds a client should wait before retrying while the database is down.
 const RETRY_AFTER_SECONDS: u64 = 1;
@@ -83,6 +83,17 @@ fn bearer_challenge(error: &str, description: &str, scope: Option<&str>) -> Head
         challenge.push_str(&format!(", scope=\"{scope}\""));
     }
     HeaderValue::from_str(&challenge).expect("printable ASCII is a valid header value")
+}
+
+impl From<PutRejection> for ApiError {
+    fn from(rejection: PutRejection) -> ApiError {
+        match rejection {
+            PutRejection::PreconditionFailed => ApiError::PreconditionFailed,
+            PutRejection::Terminal(status) => ApiError::TerminalRun {
+                status: status.as_str(),
+            },
+        }
+    }
 }
 
 impl From<StoreError> for ApiError {

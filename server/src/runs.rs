@@ -91,6 +91,13 @@ pub async fn list_runs(
     })
 }
 
+/// The record of a validated write of run `path`.
+pub fn prepare_record(path: &RunPath, write: TaskAgentRunWrite) -> Result<RunRecord, ApiError> {
+    validate_run(&write)?;
+    let run = TaskAgentRun::from_write(path.run_id, path.task_agent_id, write);
+    RunRecord::new(*path, &run).map_err(ApiError::Internal)
+}
+
 /// Validates and stores a run; returns what happened and the stored run.
 pub async fn put_run(
     store: &dyn RunStore,
@@ -98,9 +105,7 @@ pub async fn put_run(
     write: TaskAgentRunWrite,
     if_match: Option<IfMatch>,
 ) -> Result<(PutOutcome, StoredRun), ApiError> {
-    validate_run(&write)?;
-    let run = TaskAgentRun::from_write(path.run_id, path.task_agent_id, write);
-    let record = RunRecord::new(*path, &run).map_err(ApiError::Internal)?;
+    let record = prepare_record(path, write)?;
     let stored = StoredRun {
         etag: record.etag.clone(),
         run: record.run.clone(),
@@ -109,11 +114,8 @@ pub async fn put_run(
         .put_run(record, if_match)
         .await
         .map_err(|error| match error {
-            PutError::PreconditionFailed => ApiError::PreconditionFailed,
-            PutError::Terminal(status) => ApiError::TerminalRun {
-                status: status.as_str(),
-            },
-            PutError::Store(error) => error.into(),
+            PutError::Rejected(rejection) => ApiError::from(rejection),
+            PutError::Store(error) => ApiError::from(error),
         })?;
     Ok((outcome, stored))
 }

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 /// Path of the runs of one task agent.
-#[derive(Clone, Copy, Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, Deserialize, Eq, Hash, JsonSchema, PartialEq)]
 pub struct TaskAgentPath {
     /// The organization.
     pub org_id: Uuid,
@@ -16,7 +16,7 @@ pub struct TaskAgentPath {
 }
 
 /// Path of one run.
-#[derive(Clone, Copy, Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, Deserialize, Eq, Hash, JsonSchema, PartialEq)]
 pub struct RunPath {
     /// The organization.
     pub org_id: Uuid,

@@ -1,12 +1,13 @@
 //! Where runs and memberships are kept: two small interfaces, [`RunStore`]
-//! and [`MembershipStore`], with real backends behind them (SQLite, the
-//! embedded default).
+//! and [`MembershipStore`], with two real backends behind them: SQLite, the
+//! embedded default, and PostgreSQL, for replicas sharing one database.
 //!
 //! A run is stored as the JSON text of its `TaskAgentRun` plus the columns
 //! that lists filter and sort on, so reads return the stored bytes as they are.
 
 mod list_query;
 mod membership;
+mod postgres;
 mod put_decision;
 mod record;
 mod sqlite;
@@ -17,7 +18,10 @@ use crate::api::{RunPath, TaskAgentPath};
 use crate::etag::IfMatch;
 
 pub use membership::{Membership, MembershipStore, Role};
-pub use put_decision::{ExistingRun, PutError, PutOutcome, decide_put};
+pub use postgres::PostgresStore;
+pub use put_decision::{
+    ExistingRun, PutError, PutOutcome, PutRejection, RunWrite, WritePlan, decide_put, plan_writes,
+};
 pub use record::{ListedRun, Position, RunFilter, RunRecord, StoredRun, clamped_nanos, nanos};
 pub use sqlite::SqliteStore;
 
@@ -49,13 +53,24 @@ pub trait RunStore: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<ListedRun>, StoreError>;
 
-    /// Creates or replaces a run atomically: reads the stored version, asks
-    /// [`decide_put`] whether the write may happen, and writes it.
+    /// Creates or replaces runs in one transaction: reads the stored
+    /// versions, decides each write in order with [`plan_writes`] (so every
+    /// backend applies the same rules), and writes what was accepted. The
+    /// outcome of each write, in order; `Err` only when nothing was written.
+    async fn put_runs(
+        &self,
+        writes: Vec<RunWrite>,
+    ) -> Result<Vec<Result<PutOutcome, PutRejection>>, StoreError>;
+
+    /// Creates or replaces one run atomically.
     async fn put_run(
         &self,
         record: RunRecord,
         if_match: Option<IfMatch>,
-    ) -> Result<PutOutcome, PutError>;
+    ) -> Result<PutOutcome, PutError> {
+        let mut outcomes = self.put_runs(vec![RunWrite { record, if_match }]).await?;
+        Ok(outcomes.pop().expect("one outcome per write")?)
+    }
 
     /// Whether the database answers (for readiness).
     async fn ping(&self) -> Result<(), StoreError>;

@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 use crate::support::idp::{SigningKey, new_key};
 use crate::support::{
-    Agent, AuthOptions, READER, TestIdp, TestServer, WRITER, at, expect_status, http_client,
-    minimal_run, write_body,
+    Agent, AuthOptions, Backend, READER, TestIdp, TestServer, WRITER, at, expect_status,
+    http_client, minimal_run, write_body,
 };
 
 /// A GET of an existing run with `token`: its status and `WWW-Authenticate`.
@@ -46,9 +46,8 @@ fn unsigned_part(value: &Value) -> String {
     URL_SAFE_NO_PAD.encode(value.to_string())
 }
 
-#[tokio::test]
-async fn a_reader_member_reads_with_hydra_rs256_and_kratos_es256_tokens() {
-    let server = TestServer::start().await;
+async fn a_reader_member_reads_with_hydra_rs256_and_kratos_es256_tokens(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let agent = server.agent().await;
     let run_id = Uuid::new_v4();
     server.put_run(&agent, run_id, &minimal_run(at(0))).await;
@@ -79,9 +78,8 @@ async fn a_reader_member_reads_with_hydra_rs256_and_kratos_es256_tokens() {
     }
 }
 
-#[tokio::test]
-async fn every_failed_verification_is_401_with_a_bearer_challenge() {
-    let server = TestServer::start().await;
+async fn every_failed_verification_is_401_with_a_bearer_challenge(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let agent = server.agent().await;
     let run_id = Uuid::new_v4();
     server.put_run(&agent, run_id, &minimal_run(at(0))).await;
@@ -223,10 +221,10 @@ async fn every_failed_verification_is_401_with_a_bearer_challenge() {
     assert_eq!(put.status(), 401);
 }
 
-#[tokio::test]
-async fn the_audience_is_checked_only_when_configured() {
+async fn the_audience_is_checked_only_when_configured(backend: Backend) {
     let idp = TestIdp::start().await;
     let server = TestServer::start_with(
+        backend,
         idp,
         AuthOptions {
             audience: Some("task-agent-runs".into()),
@@ -266,9 +264,8 @@ async fn the_audience_is_checked_only_when_configured() {
     );
 }
 
-#[tokio::test]
-async fn a_key_added_to_the_jwks_after_start_verifies() {
-    let server = TestServer::start().await;
+async fn a_key_added_to_the_jwks_after_start_verifies(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let agent = server.agent().await;
     let run_id = Uuid::new_v4();
     server.put_run(&agent, run_id, &minimal_run(at(0))).await;
@@ -289,9 +286,8 @@ async fn a_key_added_to_the_jwks_after_start_verifies() {
     );
 }
 
-#[tokio::test]
-async fn members_may_read_but_only_writers_with_the_scope_may_write() {
-    let server = TestServer::start().await;
+async fn members_may_read_but_only_writers_with_the_scope_may_write(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let agent = server.agent().await;
     let run_id = Uuid::new_v4();
     let body = minimal_run(at(0));
@@ -392,14 +388,14 @@ async fn members_may_read_but_only_writers_with_the_scope_may_write() {
     );
 }
 
-#[tokio::test]
-async fn while_the_jwks_cannot_be_fetched_requests_get_503_until_it_comes_up() {
+async fn while_the_jwks_cannot_be_fetched_requests_get_503_until_it_comes_up(backend: Backend) {
     let reserved = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = reserved.local_addr().unwrap();
     drop(reserved);
     let mut idp = TestIdp::unstarted(address);
     let token = idp.token(READER, &[]);
-    let server = TestServer::start_with(TestIdp::unstarted(address), AuthOptions::default()).await;
+    let server =
+        TestServer::start_with(backend, TestIdp::unstarted(address), AuthOptions::default()).await;
     let agent = server.agent().await;
     let run_path = agent.run_path(Uuid::new_v4());
 
@@ -447,10 +443,10 @@ async fn while_the_jwks_cannot_be_fetched_requests_get_503_until_it_comes_up() {
     );
 }
 
-#[tokio::test]
-async fn a_cached_token_still_expires() {
+async fn a_cached_token_still_expires(backend: Backend) {
     let idp = TestIdp::start().await;
     let server = TestServer::start_with(
+        backend,
         idp,
         AuthOptions {
             leeway: Duration::ZERO,
@@ -486,3 +482,13 @@ async fn a_cached_token_still_expires() {
         "expired, cached or not"
     );
 }
+
+crate::backend_tests!(
+    a_reader_member_reads_with_hydra_rs256_and_kratos_es256_tokens,
+    every_failed_verification_is_401_with_a_bearer_challenge,
+    the_audience_is_checked_only_when_configured,
+    a_key_added_to_the_jwks_after_start_verifies,
+    members_may_read_but_only_writers_with_the_scope_may_write,
+    while_the_jwks_cannot_be_fetched_requests_get_503_until_it_comes_up,
+    a_cached_token_still_expires,
+);

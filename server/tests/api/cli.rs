@@ -7,7 +7,7 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::support::{at, http_client, minimal_run};
+use crate::support::{Backend, TestDatabase, at, http_client, minimal_run};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_task-agent-server");
 
@@ -152,10 +152,9 @@ async fn the_demo_prints_commands_that_work() {
     assert!(status.success(), "{status:?}");
 }
 
-#[tokio::test]
-async fn members_are_added_listed_changed_and_removed() {
-    let data = tempfile::tempdir().unwrap();
-    let database = format!("sqlite://{}/runs.db", data.path().display());
+async fn members_are_added_listed_changed_and_removed(backend: Backend) {
+    let storage = TestDatabase::create(backend).await;
+    let database = storage.url_string();
     let org = uuid::Uuid::new_v4().to_string();
     let members = |action: &'static str, rest: Vec<&str>| {
         let mut args = vec!["members", action, "--database", &database];
@@ -228,3 +227,5 @@ async fn serve_refuses_to_start_without_a_token_issuer() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("no token issuer configured"));
 }
+
+crate::backend_tests!(members_are_added_listed_changed_and_removed);

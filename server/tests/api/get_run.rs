@@ -2,11 +2,10 @@
 
 use uuid::Uuid;
 
-use crate::support::{Agent, TestServer, at, expect_status, full_run, minimal_run};
+use crate::support::{Agent, Backend, TestServer, at, expect_status, full_run, minimal_run};
 
-#[tokio::test]
-async fn a_stored_run_is_returned_with_its_etag() {
-    let server = TestServer::start().await;
+async fn a_stored_run_is_returned_with_its_etag(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let agent = server.agent().await;
     let run_id = Uuid::new_v4();
     let put = server
@@ -39,9 +38,8 @@ async fn a_stored_run_is_returned_with_its_etag() {
     assert_eq!(got.into_inner(), put.into_inner());
 }
 
-#[tokio::test]
-async fn an_unknown_run_is_404() {
-    let server = TestServer::start().await;
+async fn an_unknown_run_is_404(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let agent = server.agent().await;
     let run_id = Uuid::new_v4();
     server.put_run(&agent, run_id, &minimal_run(at(0))).await;
@@ -85,9 +83,8 @@ async fn an_unknown_run_is_404() {
     }
 }
 
-#[tokio::test]
-async fn a_path_id_that_is_not_a_uuid_is_400() {
-    let server = TestServer::start().await;
+async fn a_path_id_that_is_not_a_uuid_is_400(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let agent = server.agent().await;
     let run = Uuid::new_v4();
     let good = [
@@ -113,3 +110,9 @@ async fn a_path_id_that_is_not_a_uuid_is_400() {
     }
     assert!(server.checked_responses() >= 12);
 }
+
+crate::backend_tests!(
+    a_stored_run_is_returned_with_its_etag,
+    an_unknown_run_is_404,
+    a_path_id_that_is_not_a_uuid_is_400,
+);

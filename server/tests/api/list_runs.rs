@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use task_agent_client::types::{RunStatus, TaskAgentRunPage};
 use uuid::Uuid;
 
-use crate::support::{Agent, TestServer, at, expect_status};
+use crate::support::{Agent, Backend, TestServer, at, expect_status};
 
 /// One stored run of the data set, as the oracle sees it.
 struct Known {
@@ -65,9 +65,8 @@ fn ids(page: &TaskAgentRunPage) -> Vec<Uuid> {
     page.results.iter().map(|run| run.id).collect()
 }
 
-#[tokio::test]
-async fn every_filter_keeps_exactly_the_matching_runs_newest_first() {
-    let server = TestServer::start().await;
+async fn every_filter_keeps_exactly_the_matching_runs_newest_first(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let agent = server.agent().await;
     let revisions = [Uuid::new_v4(), Uuid::new_v4()];
     let known = data_set(&server, &agent, revisions).await;
@@ -256,9 +255,8 @@ async fn every_filter_keeps_exactly_the_matching_runs_newest_first() {
     );
 }
 
-#[tokio::test]
-async fn the_page_limit_defaults_to_100_and_is_bounded() {
-    let server = TestServer::start().await;
+async fn the_page_limit_defaults_to_100_and_is_bounded(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let agent = server.agent().await;
     for i in 0..101 {
         server
@@ -304,9 +302,8 @@ async fn the_page_limit_defaults_to_100_and_is_bounded() {
     }
 }
 
-#[tokio::test]
-async fn invalid_query_values_are_400_and_broken_rules_422() {
-    let server = TestServer::start().await;
+async fn invalid_query_values_are_400_and_broken_rules_422(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let agent = server.agent().await;
     server
         .put_run(&agent, Uuid::new_v4(), &crate::support::minimal_run(at(0)))
@@ -356,9 +353,8 @@ async fn invalid_query_values_are_400_and_broken_rules_422() {
     }
 }
 
-#[tokio::test]
-async fn a_cursor_only_continues_the_list_it_came_from() {
-    let server = TestServer::start().await;
+async fn a_cursor_only_continues_the_list_it_came_from(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let agent = server.agent().await;
     for i in 0..5 {
         let mut body = crate::support::minimal_run(at(i));
@@ -437,3 +433,10 @@ async fn a_cursor_only_continues_the_list_it_came_from() {
         .unwrap();
     assert_eq!(rest.results.len(), 3);
 }
+
+crate::backend_tests!(
+    every_filter_keeps_exactly_the_matching_runs_newest_first,
+    the_page_limit_defaults_to_100_and_is_bounded,
+    invalid_query_values_are_400_and_broken_rules_422,
+    a_cursor_only_continues_the_list_it_came_from,
+);

@@ -9,11 +9,10 @@ use futures::TryStreamExt;
 use task_agent_client::types::TaskAgentRun;
 use uuid::Uuid;
 
-use crate::support::{TestServer, at, minimal_run};
+use crate::support::{Backend, TestServer, at, minimal_run};
 
-#[tokio::test]
-async fn pages_have_no_duplicates_or_gaps_while_runs_are_inserted() {
-    let server = Arc::new(TestServer::start().await);
+async fn pages_have_no_duplicates_or_gaps_while_runs_are_inserted(backend: Backend) {
+    let server = Arc::new(TestServer::start(backend).await);
     let agent = server.agent().await;
     let mut before = HashSet::new();
     for i in 0..120 {
@@ -98,9 +97,8 @@ async fn pages_have_no_duplicates_or_gaps_while_runs_are_inserted() {
     );
 }
 
-#[tokio::test]
-async fn the_client_stream_yields_every_run_across_pages() {
-    let server = TestServer::start().await;
+async fn the_client_stream_yields_every_run_across_pages(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let agent = server.agent().await;
     let mut written = Vec::new();
     for i in 0..23 {
@@ -132,3 +130,8 @@ async fn the_client_stream_yields_every_run_across_pages() {
     assert_eq!(got, expected);
     assert_eq!(got.len(), 12);
 }
+
+crate::backend_tests!(
+    pages_have_no_duplicates_or_gaps_while_runs_are_inserted,
+    the_client_stream_yields_every_run_across_pages,
+);

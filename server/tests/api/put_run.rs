@@ -5,7 +5,9 @@ use serde_json::{Value, json};
 use task_agent_client::types::TaskAgentRun;
 use uuid::Uuid;
 
-use crate::support::{Agent, TestServer, at, expect_status, full_run, minimal_run, write_body};
+use crate::support::{
+    Agent, Backend, TestServer, at, expect_status, full_run, minimal_run, write_body,
+};
 
 /// Sends `body` with an optional `If-Match` through the generated client.
 async fn put(
@@ -54,9 +56,8 @@ fn expected(agent: &Agent, run_id: Uuid, body: &Value) -> Value {
     run
 }
 
-#[tokio::test]
-async fn creating_is_201_and_replacing_is_200() {
-    let server = TestServer::start().await;
+async fn creating_is_201_and_replacing_is_200(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let agent = server.agent().await;
     let run_id = Uuid::new_v4();
     let running = json!({
@@ -78,9 +79,8 @@ async fn creating_is_201_and_replacing_is_200() {
     assert_eq!(json["status"], "completed");
 }
 
-#[tokio::test]
-async fn a_full_run_round_trips_losslessly() {
-    let server = TestServer::start().await;
+async fn a_full_run_round_trips_losslessly(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let agent = server.agent().await;
     let run_id = Uuid::new_v4();
     let body = full_run(at(0));
@@ -117,9 +117,8 @@ async fn a_full_run_round_trips_losslessly() {
     );
 }
 
-#[tokio::test]
-async fn omitted_fields_come_back_as_their_defaults() {
-    let server = TestServer::start().await;
+async fn omitted_fields_come_back_as_their_defaults(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let agent = server.agent().await;
     let run_id = Uuid::new_v4();
     server.put_run(&agent, run_id, &minimal_run(at(0))).await;
@@ -159,9 +158,8 @@ async fn omitted_fields_come_back_as_their_defaults() {
     assert_eq!(json["files"], json!([]));
 }
 
-#[tokio::test]
-async fn a_terminal_run_accepts_its_own_version_and_refuses_changes() {
-    let server = TestServer::start().await;
+async fn a_terminal_run_accepts_its_own_version_and_refuses_changes(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let agent = server.agent().await;
     let run_id = Uuid::new_v4();
     let body = minimal_run(at(0));
@@ -200,9 +198,8 @@ async fn a_terminal_run_accepts_its_own_version_and_refuses_changes() {
     );
 }
 
-#[tokio::test]
-async fn if_match_guards_replacement() {
-    let server = TestServer::start().await;
+async fn if_match_guards_replacement(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let agent = server.agent().await;
     let run_id = Uuid::new_v4();
     let mut body = json!({
@@ -265,9 +262,8 @@ async fn if_match_guards_replacement() {
     );
 }
 
-#[tokio::test]
-async fn a_malformed_if_match_is_400() {
-    let server = TestServer::start().await;
+async fn a_malformed_if_match_is_400(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let agent = server.agent().await;
     let run_id = Uuid::new_v4();
     server.put_run(&agent, run_id, &minimal_run(at(0))).await;
@@ -304,9 +300,8 @@ async fn put_raw(
         .unwrap()
 }
 
-#[tokio::test]
-async fn a_body_of_the_wrong_shape_is_400_and_changes_nothing() {
-    let server = TestServer::start().await;
+async fn a_body_of_the_wrong_shape_is_400_and_changes_nothing(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let agent = server.agent().await;
     let run_id = Uuid::new_v4();
     let original = json!({
@@ -404,9 +399,8 @@ async fn a_body_of_the_wrong_shape_is_400_and_changes_nothing() {
     );
 }
 
-#[tokio::test]
-async fn a_body_that_breaks_a_rule_is_422_naming_the_field_and_changes_nothing() {
-    let server = TestServer::start().await;
+async fn a_body_that_breaks_a_rule_is_422_naming_the_field_and_changes_nothing(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let agent = server.agent().await;
     let run_id = Uuid::new_v4();
     let original = full_run(at(0));
@@ -497,3 +491,14 @@ async fn a_body_that_breaks_a_rule_is_422_naming_the_field_and_changes_nothing()
         "no invalid PUT changed the run"
     );
 }
+
+crate::backend_tests!(
+    creating_is_201_and_replacing_is_200,
+    a_full_run_round_trips_losslessly,
+    omitted_fields_come_back_as_their_defaults,
+    a_terminal_run_accepts_its_own_version_and_refuses_changes,
+    if_match_guards_replacement,
+    a_malformed_if_match_is_400,
+    a_body_of_the_wrong_shape_is_400_and_changes_nothing,
+    a_body_that_breaks_a_rule_is_422_naming_the_field_and_changes_nothing,
+);

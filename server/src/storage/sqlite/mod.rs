@@ -5,6 +5,7 @@
 //! disk (`synchronous = FULL`), so an acknowledged write survives a crash of
 //! the process or of the machine.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -17,11 +18,10 @@ use serde_json::value::RawValue;
 
 use super::list_query::{SqlValue, list_query};
 use super::{
-    ExistingRun, ListedRun, Membership, MembershipStore, Position, PutError, PutOutcome, Role,
-    RunFilter, RunRecord, RunStore, StoreError, StoredRun, decide_put,
+    ExistingRun, ListedRun, Membership, MembershipStore, Position, PutOutcome, PutRejection, Role,
+    RunFilter, RunStore, RunWrite, StoreError, StoredRun, plan_writes,
 };
 use crate::api::{RunPath, RunStatus, Serialized, TaskAgentPath};
-use crate::etag::IfMatch;
 
 /// Versioned migrations, applied in order; a version is never edited once
 /// released, only followed by a new one.
@@ -214,16 +214,12 @@ impl RunStore for SqliteStore {
         .await
     }
 
-    async fn put_run(
+    async fn put_runs(
         &self,
-        record: RunRecord,
-        if_match: Option<IfMatch>,
-    ) -> Result<PutOutcome, PutError> {
-        self.with_connection(move |connection| {
-            Ok(write_run(connection, &record, if_match.as_ref()))
-        })
-        .await
-        .map_err(PutError::Store)?
+        writes: Vec<RunWrite>,
+    ) -> Result<Vec<Result<PutOutcome, PutRejection>>, StoreError> {
+        self.with_connection(move |connection| write_runs(connection, &writes))
+            .await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -308,24 +304,35 @@ fn parse_role(name: &str) -> Result<Role, StoreError> {
     })
 }
 
-/// The write transaction of a `PUT`.
-fn write_run(
+const SELECT_STORED: &str = "SELECT etag, status FROM task_agent_runs \
+     WHERE org_id = ?1 AND project_id = ?2 AND task_agent_id = ?3 AND run_id = ?4";
+
+const UPSERT: &str = "INSERT INTO task_agent_runs (org_id, project_id, task_agent_id, run_id, created_ns, \
+         session_id, status, is_error, had_task_tool_fail, had_mcp_tool_fail, duration_ms, \
+         task_agent_revision_id, etag, body) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
+     ON CONFLICT (org_id, project_id, task_agent_id, run_id) DO UPDATE SET \
+         created_ns = excluded.created_ns, session_id = excluded.session_id, status = excluded.status, \
+         is_error = excluded.is_error, had_task_tool_fail = excluded.had_task_tool_fail, \
+         had_mcp_tool_fail = excluded.had_mcp_tool_fail, duration_ms = excluded.duration_ms, \
+         task_agent_revision_id = excluded.task_agent_revision_id, etag = excluded.etag, body = excluded.body";
+
+/// The write transaction of a batch. `BEGIN IMMEDIATE` takes the write lock
+/// first, so the versions read are the ones the writes replace.
+fn write_runs(
     connection: &mut Connection,
-    record: &RunRecord,
-    if_match: Option<&IfMatch>,
-) -> Result<PutOutcome, PutError> {
-    let store_error = |error: rusqlite::Error| PutError::Store(error.into());
-    let transaction = connection
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(store_error)?;
-    let path = record.path;
-    let existing = transaction
-        .prepare_cached(
-            "SELECT etag, status FROM task_agent_runs \
-             WHERE org_id = ?1 AND project_id = ?2 AND task_agent_id = ?3 AND run_id = ?4",
-        )
-        .and_then(|mut statement| {
-            statement
+    writes: &[RunWrite],
+) -> Result<Vec<Result<PutOutcome, PutRejection>>, StoreError> {
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut existing = HashMap::new();
+    {
+        let mut select = transaction.prepare_cached(SELECT_STORED)?;
+        for write in writes {
+            let path = write.record.path;
+            if existing.contains_key(&path) {
+                continue;
+            }
+            let stored = select
                 .query_row(
                     params![
                         path.org_id,
@@ -335,53 +342,40 @@ fn write_run(
                     ],
                     |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
                 )
-                .optional()
-        })
-        .map_err(store_error)?
-        .map(|(etag, status)| {
-            let status = RunStatus::parse(&status).ok_or_else(|| {
-                PutError::Store(StoreError::Internal(anyhow::anyhow!(
-                    "stored run has unknown status {status:?}"
-                )))
-            })?;
-            Ok::<_, PutError>(ExistingRun { etag, status })
-        })
-        .transpose()?;
-    let outcome = decide_put(existing.as_ref(), &record.etag, if_match)?;
-    if outcome != PutOutcome::Unchanged {
-        transaction
-            .prepare_cached(
-                "INSERT INTO task_agent_runs (org_id, project_id, task_agent_id, run_id, created_ns, session_id, \
-                     status, is_error, had_task_tool_fail, had_mcp_tool_fail, duration_ms, task_agent_revision_id, \
-                     etag, body) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
-                 ON CONFLICT (org_id, project_id, task_agent_id, run_id) DO UPDATE SET \
-                     created_ns = excluded.created_ns, session_id = excluded.session_id, status = excluded.status, \
-                     is_error = excluded.is_error, had_task_tool_fail = excluded.had_task_tool_fail, \
-                     had_mcp_tool_fail = excluded.had_mcp_tool_fail, duration_ms = excluded.duration_ms, \
-                     task_agent_revision_id = excluded.task_agent_revision_id, etag = excluded.etag, \
-                     body = excluded.body",
-            )
-            .and_then(|mut statement| {
-                statement.execute(params![
-                    path.org_id,
-                    path.project_id,
-                    path.task_agent_id,
-                    path.run_id,
-                    record.position.created_ns,
-                    record.session_id,
-                    record.status.as_str(),
-                    record.is_error,
-                    record.had_task_tool_fail,
-                    record.had_mcp_tool_fail,
-                    record.duration_ms,
-                    record.task_agent_revision_id,
-                    record.etag,
-                    record.run.json(),
-                ])
-            })
-            .map_err(store_error)?;
+                .optional()?;
+            if let Some((etag, status)) = stored {
+                let status = RunStatus::parse(&status).ok_or_else(|| {
+                    StoreError::Internal(anyhow::anyhow!(
+                        "stored run has unknown status {status:?}"
+                    ))
+                })?;
+                existing.insert(path, ExistingRun { etag, status });
+            }
+        }
     }
-    transaction.commit().map_err(store_error)?;
-    Ok(outcome)
+    let plan = plan_writes(existing, writes);
+    {
+        let mut upsert = transaction.prepare_cached(UPSERT)?;
+        for record in plan.inserts.iter().chain(&plan.updates) {
+            let path = record.path;
+            upsert.execute(params![
+                path.org_id,
+                path.project_id,
+                path.task_agent_id,
+                path.run_id,
+                record.position.created_ns,
+                record.session_id,
+                record.status.as_str(),
+                record.is_error,
+                record.had_task_tool_fail,
+                record.had_mcp_tool_fail,
+                record.duration_ms,
+                record.task_agent_revision_id,
+                record.etag,
+                record.run.json(),
+            ])?;
+        }
+    }
+    transaction.commit()?;
+    Ok(plan.outcomes)
 }

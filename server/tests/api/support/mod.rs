@@ -1,8 +1,9 @@
-//! A real server for each test: SQLite in a fresh temp dir, HTTP on
-//! `127.0.0.1:0`, tokens from a real identity provider on loopback, and
+//! A real server for each test: a fresh database (SQLite in a temp dir, or
+//! a PostgreSQL schema of its own), HTTP on `127.0.0.1:0`, tokens from a real identity provider on loopback, and
 //! between the server and the test a proxy that checks every response
 //! against `openapi.yaml` (status documented, body valid).
 
+mod backend;
 pub mod idp;
 mod proxy;
 mod runs;
@@ -17,9 +18,9 @@ use task_agent_client::Client;
 use task_agent_server::auth::{JwksSource, WRITE_SCOPE};
 use task_agent_server::context::ServerContext;
 use task_agent_server::server::{self, AuthConfig, ServerConfig, TokenIssuer};
-use task_agent_server::storage::{Database, Membership, Role, SqliteStore};
-use tempfile::TempDir;
+use task_agent_server::storage::{Database, Membership, Role};
 
+pub use backend::{Backend, TestDatabase};
 pub use idp::TestIdp;
 pub use proxy::ConformanceProxy;
 pub use runs::*;
@@ -62,25 +63,20 @@ pub struct TestServer {
     pub database: Arc<dyn Database>,
     proxy: ConformanceProxy,
     server: Option<HttpServer<ServerContext>>,
-    _data: TempDir,
+    _storage: TestDatabase,
 }
 
 impl TestServer {
-    /// Starts a server on a new SQLite file, trusting a new identity provider.
-    pub async fn start() -> TestServer {
-        TestServer::start_with(TestIdp::start().await, AuthOptions::default()).await
+    /// Starts a server on a new database, trusting a new identity provider.
+    pub async fn start(backend: Backend) -> TestServer {
+        TestServer::start_with(backend, TestIdp::start().await, AuthOptions::default()).await
     }
 
-    /// Starts a server trusting `idp` as `options` say.
-    pub async fn start_with(idp: TestIdp, options: AuthOptions) -> TestServer {
-        let data = tempfile::tempdir().expect("a temp dir");
-        let path = data.path().join("runs.db");
-        let database: Arc<dyn Database> = Arc::new(
-            tokio::task::spawn_blocking(move || SqliteStore::open(&path))
-                .await
-                .unwrap()
-                .unwrap(),
-        );
+    /// Starts a server on a new database, trusting `idp` as `options` say.
+    pub async fn start_with(backend: Backend, idp: TestIdp, options: AuthOptions) -> TestServer {
+        let storage = TestDatabase::create(backend).await;
+        let database: Arc<dyn Database> =
+            storage.url.open().await.expect("the test database opens");
         let log = slog::Logger::root(slog::Discard, slog::o!());
         let config = ServerConfig {
             bind: "127.0.0.1:0".parse().unwrap(),
@@ -110,7 +106,7 @@ impl TestServer {
             database,
             proxy,
             server: Some(server),
-            _data: data,
+            _storage: storage,
         }
     }
 

@@ -1,0 +1,516 @@
+//! The PostgreSQL backend, for several stateless server replicas on one
+//! database.
+//!
+//! The SQL stays within what CockroachDB also speaks: no advisory locks
+//! (migrations serialise on the primary key of `schema_migrations`), no
+//! `JSONB` (the run's JSON is stored as text and returned as it is), row
+//! locks with `SELECT ... FOR UPDATE`, multi-row writes with `unnest`, and
+//! transactions retried on serialization failures.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
+use serde_json::value::RawValue;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{NoTls, Row};
+use uuid::Uuid;
+
+use super::list_query::{SqlValue, list_query};
+use super::{
+    ExistingRun, ListedRun, Membership, MembershipStore, Position, PutOutcome, PutRejection, Role,
+    RunFilter, RunRecord, RunStore, RunWrite, StoreError, StoredRun, plan_writes,
+};
+use crate::api::{RunPath, RunStatus, Serialized, TaskAgentPath, TaskAgentRun};
+
+/// Versioned migrations, applied in order; a version is never edited once
+/// released, only followed by a new one.
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("0001_runs.sql")),
+    (2, include_str!("0002_memberships.sql")),
+];
+
+/// Connections per server replica.
+const POOL_SIZE: usize = 16;
+
+/// How long a request waits for a connection before the database counts as
+/// unavailable.
+const WAIT: Duration = Duration::from_secs(5);
+
+/// How often a transaction is tried when the database reports a conflict
+/// with a concurrent one (serialization failure, deadlock, a concurrent
+/// insert of the same new run).
+const ATTEMPTS: usize = 5;
+
+/// Runs in PostgreSQL (or CockroachDB).
+pub struct PostgresStore {
+    pool: Pool,
+}
+
+impl PostgresStore {
+    /// Connects to `url` and applies the migrations the database lacks
+    /// (safe when several replicas start at once).
+    pub async fn open(url: &str) -> anyhow::Result<PostgresStore> {
+        let config = tokio_postgres::Config::from_str(url).context("parsing the PostgreSQL URL")?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(WAIT))
+            .create_timeout(Some(WAIT))
+            .recycle_timeout(Some(WAIT))
+            .build()
+            .context("creating the connection pool")?;
+        let store = PostgresStore { pool };
+        store.migrate().await.context("migrating the database")?;
+        Ok(store)
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        self.pool.get().await.map_err(pool_error)
+    }
+
+    async fn migrate(&self) -> anyhow::Result<()> {
+        let mut client = self.client().await?;
+        // Concurrent CREATE TABLE IF NOT EXISTS can still collide in the
+        // catalog; the loser sees the table on its next try.
+        let mut attempt = 0;
+        loop {
+            let created = client
+                .batch_execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations (
+                         version    BIGINT PRIMARY KEY,
+                         applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+                     )",
+                )
+                .await;
+            match created {
+                Ok(()) => break,
+                Err(_) if attempt < ATTEMPTS => attempt += 1,
+                Err(error) => return Err(error.into()),
+            }
+        }
+        let latest = MIGRATIONS.last().map_or(0, |(version, _)| *version);
+        let current: i64 = client
+            .query_one(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                &[],
+            )
+            .await?
+            .get(0);
+        anyhow::ensure!(
+            current <= latest,
+            "the database has schema version {current}, newer than this server knows ({latest}); upgrade the server"
+        );
+        for (version, sql) in MIGRATIONS.iter().filter(|(version, _)| *version > current) {
+            let transaction = client.transaction().await?;
+            // Claiming the version waits for a replica that claimed it
+            // first, then finds it applied (or takes over if it failed).
+            let claimed = transaction
+                .execute(
+                    "INSERT INTO schema_migrations (version) VALUES ($1) ON CONFLICT DO NOTHING",
+                    &[version],
+                )
+                .await?;
+            if claimed == 0 {
+                transaction.rollback().await?;
+                continue;
+            }
+            transaction
+                .batch_execute(sql)
+                .await
+                .with_context(|| format!("applying migration {version}"))?;
+            transaction.commit().await?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether an error means the database cannot be reached (as opposed to a
+/// bug or a bad statement).
+fn is_unreachable(error: &tokio_postgres::Error) -> bool {
+    if error.is_closed() {
+        return true;
+    }
+    match error.code() {
+        Some(code) => {
+            code.code().starts_with("08")
+                || [
+                    SqlState::ADMIN_SHUTDOWN,
+                    SqlState::CRASH_SHUTDOWN,
+                    SqlState::CANNOT_CONNECT_NOW,
+                ]
+                .contains(code)
+        }
+        // No SQLSTATE: the connection itself failed (refused, reset, timed out).
+        None => {
+            std::error::Error::source(error).is_some_and(|source| source.is::<std::io::Error>())
+        }
+    }
+}
+
+fn pool_error(error: PoolError) -> StoreError {
+    match error {
+        PoolError::Backend(error) => error.into(),
+        other => StoreError::Unavailable(other.into()),
+    }
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(error: tokio_postgres::Error) -> StoreError {
+        if is_unreachable(&error) {
+            StoreError::Unavailable(error.into())
+        } else {
+            StoreError::Internal(error.into())
+        }
+    }
+}
+
+/// Whether retrying the transaction may succeed.
+fn is_transient(error: &tokio_postgres::Error) -> bool {
+    matches!(error.code(), Some(code) if *code == SqlState::T_R_SERIALIZATION_FAILURE || *code == SqlState::T_R_DEADLOCK_DETECTED)
+}
+
+fn stored_json(body: String) -> Result<Serialized<TaskAgentRun>, StoreError> {
+    let json = RawValue::from_string(body).map_err(|error| StoreError::Internal(error.into()))?;
+    Ok(Serialized::from_json(json))
+}
+
+fn parse_status(name: &str) -> Result<RunStatus, StoreError> {
+    RunStatus::parse(name).ok_or_else(|| {
+        StoreError::Internal(anyhow::anyhow!("stored run has unknown status {name:?}"))
+    })
+}
+
+fn parse_role(name: &str) -> Result<Role, StoreError> {
+    name.parse().map_err(|error: String| {
+        StoreError::Internal(anyhow::anyhow!("stored membership: {error}"))
+    })
+}
+
+fn to_postgres(value: &SqlValue) -> &(dyn ToSql + Sync) {
+    match value {
+        SqlValue::Uuid(id) => id,
+        SqlValue::Int(n) => n,
+        SqlValue::Text(text) => text,
+        SqlValue::Bool(flag) => flag,
+    }
+}
+
+const SELECT_STORED: &str = "SELECT org_id, project_id, task_agent_id, run_id, etag, status FROM task_agent_runs \
+     WHERE (org_id, project_id, task_agent_id, run_id) IN \
+         (SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[])) \
+     FOR UPDATE";
+
+const COLUMNS: &str = "org_id, project_id, task_agent_id, run_id, created_ns, session_id, status, is_error, \
+     had_task_tool_fail, had_mcp_tool_fail, duration_ms, task_agent_revision_id, etag, body";
+
+const UNNEST_RECORDS: &str = "SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::bigint[], \
+     $6::text[], $7::text[], $8::boolean[], $9::boolean[], $10::boolean[], $11::bigint[], $12::uuid[], \
+     $13::text[], $14::text[])";
+
+/// The columns of `records`, as arrays for `unnest`.
+struct Columns {
+    org_id: Vec<Uuid>,
+    project_id: Vec<Uuid>,
+    task_agent_id: Vec<Uuid>,
+    run_id: Vec<Uuid>,
+    created_ns: Vec<i64>,
+    session_id: Vec<String>,
+    status: Vec<&'static str>,
+    is_error: Vec<bool>,
+    had_task_tool_fail: Vec<bool>,
+    had_mcp_tool_fail: Vec<bool>,
+    duration_ms: Vec<Option<i64>>,
+    task_agent_revision_id: Vec<Option<Uuid>>,
+    etag: Vec<String>,
+    body: Vec<String>,
+}
+
+impl Columns {
+    fn of(records: &[&RunRecord]) -> Columns {
+        Columns {
+            org_id: records.iter().map(|r| r.path.org_id).collect(),
+            project_id: records.iter().map(|r| r.path.project_id).collect(),
+            task_agent_id: records.iter().map(|r| r.path.task_agent_id).collect(),
+            run_id: records.iter().map(|r| r.path.run_id).collect(),
+            created_ns: records.iter().map(|r| r.position.created_ns).collect(),
+            session_id: records.iter().map(|r| r.session_id.clone()).collect(),
+            status: records.iter().map(|r| r.status.as_str()).collect(),
+            is_error: records.iter().map(|r| r.is_error).collect(),
+            had_task_tool_fail: records.iter().map(|r| r.had_task_tool_fail).collect(),
+            had_mcp_tool_fail: records.iter().map(|r| r.had_mcp_tool_fail).collect(),
+            duration_ms: records.iter().map(|r| r.duration_ms).collect(),
+            task_agent_revision_id: records.iter().map(|r| r.task_agent_revision_id).collect(),
+            etag: records.iter().map(|r| r.etag.clone()).collect(),
+            body: records.iter().map(|r| r.run.json().to_owned()).collect(),
+        }
+    }
+
+    fn params(&self) -> [&(dyn ToSql + Sync); 14] {
+        [
+            &self.org_id,
+            &self.project_id,
+            &self.task_agent_id,
+            &self.run_id,
+            &self.created_ns,
+            &self.session_id,
+            &self.status,
+            &self.is_error,
+            &self.had_task_tool_fail,
+            &self.had_mcp_tool_fail,
+            &self.duration_ms,
+            &self.task_agent_revision_id,
+            &self.etag,
+            &self.body,
+        ]
+    }
+}
+
+/// Why one attempt at a batch failed.
+enum AttemptError {
+    /// Another transaction got in the way; try again.
+    Retry(tokio_postgres::Error),
+    /// A concurrent writer created one of the new runs first; try again, and
+    /// this time decide against its version.
+    Raced,
+    Failed(StoreError),
+}
+
+impl From<tokio_postgres::Error> for AttemptError {
+    fn from(error: tokio_postgres::Error) -> AttemptError {
+        if is_transient(&error) {
+            AttemptError::Retry(error)
+        } else {
+            AttemptError::Failed(error.into())
+        }
+    }
+}
+
+impl From<StoreError> for AttemptError {
+    fn from(error: StoreError) -> AttemptError {
+        AttemptError::Failed(error)
+    }
+}
+
+impl PostgresStore {
+    /// One attempt at writing a batch in a transaction.
+    async fn try_write(
+        &self,
+        client: &mut deadpool_postgres::Object,
+        writes: &[RunWrite],
+    ) -> Result<Vec<Result<PutOutcome, PutRejection>>, AttemptError> {
+        let transaction = client.transaction().await?;
+        let paths: Vec<RunPath> = writes.iter().map(|w| w.record.path).collect();
+        let keys: [Vec<Uuid>; 4] = [
+            paths.iter().map(|p| p.org_id).collect(),
+            paths.iter().map(|p| p.project_id).collect(),
+            paths.iter().map(|p| p.task_agent_id).collect(),
+            paths.iter().map(|p| p.run_id).collect(),
+        ];
+        let select = transaction.prepare_cached(SELECT_STORED).await?;
+        let rows = transaction
+            .query(&select, &[&keys[0], &keys[1], &keys[2], &keys[3]])
+            .await?;
+        let mut existing = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let path = RunPath {
+                org_id: row.get(0),
+                project_id: row.get(1),
+                task_agent_id: row.get(2),
+                run_id: row.get(3),
+            };
+            existing.insert(
+                path,
+                ExistingRun {
+                    etag: row.get(4),
+                    status: parse_status(row.get(5))?,
+                },
+            );
+        }
+        let plan = plan_writes(existing, writes);
+        if !plan.inserts.is_empty() {
+            let insert = transaction
+                .prepare_cached(&format!("INSERT INTO task_agent_runs ({COLUMNS}) {UNNEST_RECORDS} ON CONFLICT DO NOTHING"))
+                .await?;
+            let columns = Columns::of(&plan.inserts);
+            if transaction.execute(&insert, &columns.params()).await? != plan.inserts.len() as u64 {
+                return Err(AttemptError::Raced);
+            }
+        }
+        if !plan.updates.is_empty() {
+            let update = transaction
+                .prepare_cached(&format!(
+                    "UPDATE task_agent_runs AS t SET created_ns = u.created_ns, session_id = u.session_id, \
+                         status = u.status, is_error = u.is_error, had_task_tool_fail = u.had_task_tool_fail, \
+                         had_mcp_tool_fail = u.had_mcp_tool_fail, duration_ms = u.duration_ms, \
+                         task_agent_revision_id = u.task_agent_revision_id, etag = u.etag, body = u.body \
+                     FROM ({UNNEST_RECORDS}) AS u ({COLUMNS}) \
+                     WHERE (t.org_id, t.project_id, t.task_agent_id, t.run_id) = \
+                         (u.org_id, u.project_id, u.task_agent_id, u.run_id)"
+                ))
+                .await?;
+            transaction
+                .execute(&update, &Columns::of(&plan.updates).params())
+                .await?;
+        }
+        transaction.commit().await?;
+        Ok(plan.outcomes)
+    }
+}
+
+#[async_trait]
+impl RunStore for PostgresStore {
+    async fn get_run(&self, path: &RunPath) -> Result<Option<StoredRun>, StoreError> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(
+                "SELECT etag, body FROM task_agent_runs \
+                 WHERE org_id = $1 AND project_id = $2 AND task_agent_id = $3 AND run_id = $4",
+            )
+            .await?;
+        let row = client
+            .query_opt(
+                &statement,
+                &[
+                    &path.org_id,
+                    &path.project_id,
+                    &path.task_agent_id,
+                    &path.run_id,
+                ],
+            )
+            .await?;
+        row.map(|row| {
+            Ok(StoredRun {
+                etag: row.get(0),
+                run: stored_json(row.get(1))?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn list_runs(
+        &self,
+        task_agent: &TaskAgentPath,
+        filter: &RunFilter,
+        after: Option<Position>,
+        limit: usize,
+    ) -> Result<Vec<ListedRun>, StoreError> {
+        let (sql, params) = list_query(task_agent, filter, after, limit, |n| format!("${n}"));
+        let client = self.client().await?;
+        let statement = client.prepare_cached(&sql).await?;
+        let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(to_postgres).collect();
+        let rows: Vec<Row> = client.query(&statement, &params).await?;
+        rows.into_iter()
+            .map(|row| {
+                let position = Position {
+                    created_ns: row.get(0),
+                    run_id: row.get(1),
+                };
+                Ok(ListedRun {
+                    position,
+                    run: stored_json(row.get(2))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn put_runs(
+        &self,
+        writes: Vec<RunWrite>,
+    ) -> Result<Vec<Result<PutOutcome, PutRejection>>, StoreError> {
+        let mut client = self.client().await?;
+        let mut attempt = 1;
+        loop {
+            match self.try_write(&mut client, &writes).await {
+                Ok(outcomes) => return Ok(outcomes),
+                Err(AttemptError::Failed(error)) => return Err(error),
+                Err(AttemptError::Retry(error)) if attempt >= ATTEMPTS => {
+                    return Err(StoreError::Internal(error.into()));
+                }
+                Err(AttemptError::Raced) if attempt >= ATTEMPTS => {
+                    return Err(StoreError::Internal(anyhow::anyhow!(
+                        "concurrent writers kept creating the same runs"
+                    )));
+                }
+                Err(AttemptError::Retry(_) | AttemptError::Raced) => attempt += 1,
+            }
+        }
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.client().await?.simple_query("SELECT 1").await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl MembershipStore for PostgresStore {
+    async fn role(&self, org_id: Uuid, subject: &str) -> Result<Option<Role>, StoreError> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached("SELECT role FROM memberships WHERE org_id = $1 AND subject = $2")
+            .await?;
+        let row = client.query_opt(&statement, &[&org_id, &subject]).await?;
+        row.map(|row| parse_role(row.get(0))).transpose()
+    }
+
+    async fn put_member(&self, membership: &Membership) -> Result<(), StoreError> {
+        self.client()
+            .await?
+            .execute(
+                "INSERT INTO memberships (org_id, subject, role) VALUES ($1, $2, $3) \
+                 ON CONFLICT (org_id, subject) DO UPDATE SET role = excluded.role",
+                &[
+                    &membership.org_id,
+                    &membership.subject,
+                    &membership.role.as_str(),
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn remove_member(&self, org_id: Uuid, subject: &str) -> Result<bool, StoreError> {
+        let removed = self
+            .client()
+            .await?
+            .execute(
+                "DELETE FROM memberships WHERE org_id = $1 AND subject = $2",
+                &[&org_id, &subject],
+            )
+            .await?;
+        Ok(removed > 0)
+    }
+
+    async fn members(&self, org_id: Option<Uuid>) -> Result<Vec<Membership>, StoreError> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT org_id, subject, role FROM memberships \
+                 WHERE $1::uuid IS NULL OR org_id = $1 ORDER BY org_id, subject",
+                &[&org_id],
+            )
+            .await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(Membership {
+                    org_id: row.get(0),
+                    subject: row.get(1),
+                    role: parse_role(row.get(2))?,
+                })
+            })
+            .collect()
+    }
+}
