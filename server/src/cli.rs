@@ -15,6 +15,7 @@ use crate::config::{DEFAULT_DATA_DIR, ServeArgs};
 use crate::context::ServerContext;
 use crate::database_url::{DEFAULT_DATABASE, DatabaseUrl};
 use crate::demo::{self, DemoArgs};
+use crate::import;
 use crate::server::{self, ServerConfig};
 use crate::storage::{Membership, Role};
 
@@ -37,6 +38,21 @@ pub enum Command {
     Members(MembersArgs),
     /// Mint a token from the development issuer (see `serve --dev-issuer`)
     Token(TokenArgs),
+    /// Bulk-load runs from an NDJSON file (one run per line, with org_id, project_id, task_agent_id and id)
+    Import(ImportArgs),
+}
+
+/// `import`.
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// The database: sqlite://PATH or postgres://...
+    #[arg(long, env = "TASK_AGENT_DATABASE", default_value = DEFAULT_DATABASE)]
+    pub database: DatabaseUrl,
+    /// Runs committed per transaction
+    #[arg(long, default_value_t = import::DEFAULT_BATCH_SIZE)]
+    pub batch_size: usize,
+    /// The NDJSON file
+    pub file: PathBuf,
 }
 
 /// `members` and the database it works on.
@@ -104,6 +120,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve(args).await,
         Command::Demo(args) => run_demo(args).await,
         Command::Members(args) => members(args).await,
+        Command::Import(args) => run_import(args).await,
         Command::Token(args) => {
             let issuer = DevIssuer::load_or_create(&args.data_dir)?;
             let request = TokenRequest {
@@ -132,6 +149,27 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let server = server::start(&config.server, database, log.clone())?;
     slog::info!(log, "serving"; "address" => %server.local_addr(), "database" => %config.database);
     shutdown.serve_until(server).await
+}
+
+async fn run_import(args: ImportArgs) -> anyhow::Result<()> {
+    let database = args.database.open().await?;
+    let started = std::time::Instant::now();
+    let summary =
+        import::import(database, &args.file, args.batch_size.max(1), &mut |message| eprintln!("{message}")).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "imported {} runs ({} created, {} replaced, {} unchanged) from {} lines in {seconds:.1} s ({:.0} runs/s)",
+        summary.imported(),
+        summary.created,
+        summary.replaced,
+        summary.unchanged,
+        summary.lines,
+        summary.imported() as f64 / seconds,
+    );
+    if !summary.rejected.is_empty() {
+        anyhow::bail!("{} lines were rejected (listed above); the others were imported", summary.rejected.len());
+    }
+    Ok(())
 }
 
 async fn members(args: MembersArgs) -> anyhow::Result<()> {

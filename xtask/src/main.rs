@@ -5,6 +5,7 @@ mod client_code;
 mod spec_file;
 mod spec_sync;
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -26,6 +27,21 @@ enum Command {
     Check,
     /// Regenerate the client from openapi.yaml (client/src/generated.rs).
     Generate,
+    /// Write realistic sample runs as NDJSON, the format of `task-agent-server import`.
+    SampleRuns {
+        /// How many runs
+        #[arg(long, default_value_t = 1_000)]
+        count: u64,
+        /// Across how many task agents (the first gets half of the runs)
+        #[arg(long, default_value_t = 4)]
+        task_agents: usize,
+        /// Seed of the generator: the same seed gives the same runs
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output file [default: standard output]
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -41,9 +57,9 @@ fn main() -> ExitCode {
 
 /// Runs a task; `Ok(false)` means a check found differences (already printed).
 fn run(cli: Cli) -> Result<bool> {
-    let spec = spec_file::SpecFile::load()?;
     match cli.command {
         Command::Check => {
+            let spec = spec_file::SpecFile::load()?;
             let server =
                 spec_sync::compare(&spec.json, &task_agent_server::api::openapi_document());
             print!("{server}");
@@ -51,8 +67,21 @@ fn run(cli: Cli) -> Result<bool> {
             print!("{client}");
             Ok(server.is_in_sync() && client.is_in_sync())
         }
+        Command::SampleRuns { count, task_agents, seed, out } => {
+            let samples = task_agent_server::samples::SampleRuns::new(seed, task_agents);
+            let output: Box<dyn std::io::Write> = match &out {
+                Some(path) => Box::new(std::fs::File::create(path)?),
+                None => Box::new(std::io::stdout().lock()),
+            };
+            let mut output = std::io::BufWriter::new(output);
+            for index in 0..count {
+                writeln!(output, "{}", samples.import_line(index))?;
+            }
+            output.flush()?;
+            Ok(true)
+        }
         Command::Generate => {
-            client_code::write(&spec)?;
+            client_code::write(&spec_file::SpecFile::load()?)?;
             println!("wrote {}", client_code::GENERATED_PATH);
             Ok(true)
         }

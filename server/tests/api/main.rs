@@ -5,6 +5,7 @@
 mod auth;
 mod cli;
 mod get_run;
+mod import;
 mod list_runs;
 mod pagination;
 mod put_run;
