@@ -154,8 +154,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 async fn run_import(args: ImportArgs) -> anyhow::Result<()> {
     let database = args.database.open().await?;
     let started = std::time::Instant::now();
-    let summary =
-        import::import(database, &args.file, args.batch_size.max(1), &mut |message| eprintln!("{message}")).await?;
+    let summary = import::import(
+        database,
+        &args.file,
+        args.batch_size.max(1),
+        &mut |message| eprintln!("{message}"),
+    )
+    .await?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "imported {} runs ({} created, {} replaced, {} unchanged) from {} lines in {seconds:.1} s ({:.0} runs/s)",
@@ -167,7 +172,10 @@ async fn run_import(args: ImportArgs) -> anyhow::Result<()> {
         summary.imported() as f64 / seconds,
     );
     if !summary.rejected.is_empty() {
-        anyhow::bail!("{} lines were rejected (listed above); the others were imported", summary.rejected.len());
+        anyhow::bail!(
+            "{} lines were rejected (listed above); the others were imported",
+            summary.rejected.len()
+        );
     }
     Ok(())
 }

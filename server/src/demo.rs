@@ -44,7 +44,11 @@ pub struct DemoArgs {
 pub async fn seed(store: &dyn Database) -> anyhow::Result<u64> {
     let samples = samples();
     for (subject, role) in [(DEMO_READER, Role::Reader), (DEMO_WRITER, Role::Writer)] {
-        let membership = Membership { org_id: samples.org_id, subject: subject.to_owned(), role };
+        let membership = Membership {
+            org_id: samples.org_id,
+            subject: subject.to_owned(),
+            role,
+        };
         store.put_member(&membership).await?;
     }
     for index in 0..DEMO_RUNS {

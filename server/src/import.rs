@@ -46,21 +46,38 @@ impl ImportSummary {
 
 /// One line's run, parsed and validated.
 fn parse_line(line: &str) -> Result<RunWrite, String> {
-    let mut fields: Map<String, Value> = serde_json::from_str(line).map_err(|error| format!("not a JSON object: {error}"))?;
+    let mut fields: Map<String, Value> =
+        serde_json::from_str(line).map_err(|error| format!("not a JSON object: {error}"))?;
     let mut id = |key: &str| -> Result<Uuid, String> {
-        let value = fields.remove(key).ok_or_else(|| format!("{key}: missing"))?;
-        let text = value.as_str().ok_or_else(|| format!("{key}: must be a UUID string"))?;
-        text.parse().map_err(|_| format!("{key}: not a UUID: {text:?}"))
+        let value = fields
+            .remove(key)
+            .ok_or_else(|| format!("{key}: missing"))?;
+        let text = value
+            .as_str()
+            .ok_or_else(|| format!("{key}: must be a UUID string"))?;
+        text.parse()
+            .map_err(|_| format!("{key}: not a UUID: {text:?}"))
     };
-    let path =
-        RunPath { org_id: id("org_id")?, project_id: id("project_id")?, task_agent_id: id("task_agent_id")?, run_id: id("id")? };
-    let write: TaskAgentRunWrite = serde_json::from_value(Value::Object(fields)).map_err(|error| error.to_string())?;
+    let path = RunPath {
+        org_id: id("org_id")?,
+        project_id: id("project_id")?,
+        task_agent_id: id("task_agent_id")?,
+        run_id: id("id")?,
+    };
+    let write: TaskAgentRunWrite =
+        serde_json::from_value(Value::Object(fields)).map_err(|error| error.to_string())?;
     let record = prepare_record(&path, write).map_err(|error| error.to_string())?;
-    Ok(RunWrite { record, if_match: None })
+    Ok(RunWrite {
+        record,
+        if_match: None,
+    })
 }
 
 /// The outcome of one batch: the line numbers and what happened to each.
-type BatchOutcome = (Vec<u64>, Result<Vec<Result<PutOutcome, PutRejection>>, StoreError>);
+type BatchOutcome = (
+    Vec<u64>,
+    Result<Vec<Result<PutOutcome, PutRejection>>, StoreError>,
+);
 
 /// Imports `file` into `database`, reporting rejected lines and progress to
 /// `report` as it goes.
@@ -70,7 +87,9 @@ pub async fn import(
     batch_size: usize,
     report: &mut dyn FnMut(&str),
 ) -> anyhow::Result<ImportSummary> {
-    let input = tokio::fs::File::open(file).await.with_context(|| format!("opening {}", file.display()))?;
+    let input = tokio::fs::File::open(file)
+        .await
+        .with_context(|| format!("opening {}", file.display()))?;
     let mut lines = BufReader::new(input).lines();
     // One batch is written while the next is parsed; the queue holds one
     // batch, so memory stays bounded.
@@ -92,7 +111,11 @@ pub async fn import(
     let mut writes = Vec::with_capacity(batch_size);
     let mut input_done = false;
     while !input_done {
-        match lines.next_line().await.with_context(|| format!("reading {}", file.display()))? {
+        match lines
+            .next_line()
+            .await
+            .with_context(|| format!("reading {}", file.display()))?
+        {
             None => input_done = true,
             Some(line) => {
                 summary.lines += 1;
@@ -142,7 +165,11 @@ impl ImportSummary {
         self.rejected.push((number, why));
     }
 
-    fn tally(&mut self, (numbers, outcomes): BatchOutcome, report: &mut dyn FnMut(&str)) -> anyhow::Result<()> {
+    fn tally(
+        &mut self,
+        (numbers, outcomes): BatchOutcome,
+        report: &mut dyn FnMut(&str),
+    ) -> anyhow::Result<()> {
         let first = numbers.first().copied().unwrap_or_default();
         let outcomes = outcomes.with_context(|| {
             format!("writing the batch from line {first}; the batches before it are committed")

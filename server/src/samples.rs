@@ -8,14 +8,29 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::api::{
-    ContextUsage, Decimal, IntegrationToolInvocation, McpToolInvocation, ModelUsage, PhaseTiming, RunFile,
-    RunFileSource, RunPath, RunStatus, SessionId, SkillActivation, TaskAgentRunWrite, TaskToolInvocation,
+    ContextUsage, Decimal, IntegrationToolInvocation, McpToolInvocation, ModelUsage, PhaseTiming,
+    RunFile, RunFileSource, RunPath, RunStatus, SessionId, SkillActivation, TaskAgentRunWrite,
+    TaskToolInvocation,
 };
 
-const TASK_NAMES: [&str; 5] = ["summarise-ticket", "classify-intent", "draft-reply", "extract-entities", "translate"];
-const MCP_TOOLS: [(&str, &str); 4] =
-    [("github", "search_issues"), ("github", "get_pull_request"), ("linear", "create_issue"), ("notion", "query")];
-const MODELS: [(&str, i64); 3] = [("gpt-5-mini", 200_000), ("claude-haiku", 200_000), ("gemini-flash", 1_000_000)];
+const TASK_NAMES: [&str; 5] = [
+    "summarise-ticket",
+    "classify-intent",
+    "draft-reply",
+    "extract-entities",
+    "translate",
+];
+const MCP_TOOLS: [(&str, &str); 4] = [
+    ("github", "search_issues"),
+    ("github", "get_pull_request"),
+    ("linear", "create_issue"),
+    ("notion", "query"),
+];
+const MODELS: [(&str, i64); 3] = [
+    ("gpt-5-mini", 200_000),
+    ("claude-haiku", 200_000),
+    ("gemini-flash", 1_000_000),
+];
 const PHASES: [&str; 4] = ["llm", "tool_execution", "memory_compaction", "llm"];
 
 /// A deterministic source of sample runs for one organization and project.
@@ -58,8 +73,10 @@ impl Mix {
     }
 
     fn uuid(&mut self) -> Uuid {
-        uuid::Builder::from_random_bytes(((u128::from(self.next()) << 64) | u128::from(self.next())).to_be_bytes())
-            .into_uuid()
+        uuid::Builder::from_random_bytes(
+            ((u128::from(self.next()) << 64) | u128::from(self.next())).to_be_bytes(),
+        )
+        .into_uuid()
     }
 }
 
@@ -72,7 +89,10 @@ impl SampleRuns {
             org_id: ids.uuid(),
             project_id: ids.uuid(),
             task_agents: (0..task_agents.max(1)).map(|_| ids.uuid()).collect(),
-            start: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().expect("a valid instant"),
+            start: Utc
+                .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+                .single()
+                .expect("a valid instant"),
             spacing: Duration::seconds(7),
         }
     }
@@ -81,14 +101,19 @@ impl SampleRuns {
     pub fn run(&self, index: u64) -> (RunPath, TaskAgentRunWrite) {
         let mut mix = Mix(self.seed.wrapping_mul(0x2545_f491_4f6c_dd1d) ^ index);
         // Traffic is skewed: the first task agent gets half of the runs.
-        let agent = if mix.chance(50) { 0 } else { (mix.next() % self.task_agents.len() as u64) as usize };
+        let agent = if mix.chance(50) {
+            0
+        } else {
+            (mix.next() % self.task_agents.len() as u64) as usize
+        };
         let path = RunPath {
             org_id: self.org_id,
             project_id: self.project_id,
             task_agent_id: self.task_agents[agent],
             run_id: mix.uuid(),
         };
-        let created = self.start + self.spacing * i32::try_from(index % i32::MAX as u64).expect("in range");
+        let created =
+            self.start + self.spacing * i32::try_from(index % i32::MAX as u64).expect("in range");
         let status = match mix.next() % 100 {
             0..=79 => RunStatus::Completed,
             80..=89 => RunStatus::Failed,
@@ -160,7 +185,10 @@ impl SampleRuns {
         let (primary_model, fallback_model) = (mix.uuid(), mix.uuid());
         let mut model_usages = Vec::new();
         let (mut input_tokens, mut output_tokens, mut micro_credits) = (0, 0, 0);
-        for is_fallback in [false, true].into_iter().take(if used_fallback { 2 } else { 1 }) {
+        for is_fallback in [false, true]
+            .into_iter()
+            .take(if used_fallback { 2 } else { 1 })
+        {
             let (name, _) = mix.pick(&MODELS);
             let (input, output) = (mix.between(300, 12_000), mix.between(50, 3_000));
             let credits = input * 2 + output * 8;
@@ -168,7 +196,11 @@ impl SampleRuns {
             output_tokens += output;
             micro_credits += credits;
             model_usages.push(ModelUsage {
-                llm_model_id: if is_fallback { fallback_model } else { primary_model },
+                llm_model_id: if is_fallback {
+                    fallback_model
+                } else {
+                    primary_model
+                },
                 model_name: name.to_owned(),
                 is_fallback,
                 input_tokens: input,
@@ -183,7 +215,11 @@ impl SampleRuns {
                 filename: format!("attachment-{n}.pdf"),
                 content_type: "application/pdf".to_owned(),
                 size_bytes: mix.between(1_000, 5_000_000),
-                source: if n == 0 { RunFileSource::Uploaded } else { RunFileSource::Generated },
+                source: if n == 0 {
+                    RunFileSource::Uploaded
+                } else {
+                    RunFileSource::Generated
+                },
                 created: at(offset),
             })
             .collect();
@@ -200,15 +236,21 @@ impl SampleRuns {
             total_charged_credits: Some(micro(micro_credits * if mix.chance(20) { 2 } else { 1 })),
             created,
             completed: terminal.then(|| at(duration_ms)),
-            last_activity_at: Some(at(if terminal { duration_ms } else { duration_ms / 2 })),
+            last_activity_at: Some(at(if terminal {
+                duration_ms
+            } else {
+                duration_ms / 2
+            })),
             duration_ms: terminal.then_some(duration_ms),
             status,
             is_error: failed,
-            task_agent_revision_id: Some(Uuid::from_u128(self.task_agents[agent].as_u128() ^ (index / 10_000) as u128)),
+            task_agent_revision_id: Some(Uuid::from_u128(
+                self.task_agents[agent].as_u128() ^ (index / 10_000) as u128,
+            )),
             primary_llm_model_id: Some(primary_model),
             fallback_llm_model_id: used_fallback.then_some(fallback_model),
             invocation_id: Some(format!("e-{}", mix.uuid())),
-            is_continuation: index % 3 != 0,
+            is_continuation: !index.is_multiple_of(3),
             used_fallback_model: used_fallback,
             had_task_tool_fail,
             had_mcp_tool_fail,
@@ -240,8 +282,14 @@ impl SampleRuns {
         let (path, write) = self.run(index);
         let mut line = Map::new();
         line.insert("org_id".to_owned(), Value::String(path.org_id.to_string()));
-        line.insert("project_id".to_owned(), Value::String(path.project_id.to_string()));
-        line.insert("task_agent_id".to_owned(), Value::String(path.task_agent_id.to_string()));
+        line.insert(
+            "project_id".to_owned(),
+            Value::String(path.project_id.to_string()),
+        );
+        line.insert(
+            "task_agent_id".to_owned(),
+            Value::String(path.task_agent_id.to_string()),
+        );
         line.insert("id".to_owned(), Value::String(path.run_id.to_string()));
         if let Value::Object(fields) = serde_json::to_value(&write).expect("a run serializes") {
             line.extend(fields);
@@ -267,10 +315,18 @@ mod tests {
         for index in 0..500 {
             let (path, write) = samples.run(index);
             validate_run(&write).unwrap_or_else(|error| panic!("sample {index}: {error}"));
-            assert_eq!(samples.run(index), (path, write.clone()), "the same run every time");
+            assert_eq!(
+                samples.run(index),
+                (path, write.clone()),
+                "the same run every time"
+            );
             statuses.insert(write.status);
         }
         assert_eq!(statuses.len(), 5, "every status appears");
-        assert_ne!(SampleRuns::new(8, 4).run(0).0, samples.run(0).0, "another seed, other runs");
+        assert_ne!(
+            SampleRuns::new(8, 4).run(0).0,
+            samples.run(0).0,
+            "another seed, other runs"
+        );
     }
 }

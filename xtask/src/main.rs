@@ -67,7 +67,12 @@ fn run(cli: Cli) -> Result<bool> {
             print!("{client}");
             Ok(server.is_in_sync() && client.is_in_sync())
         }
-        Command::SampleRuns { count, task_agents, seed, out } => {
+        Command::SampleRuns {
+            count,
+            task_agents,
+            seed,
+            out,
+        } => {
             let samples = task_agent_server::samples::SampleRuns::new(seed, task_agents);
             let output: Box<dyn std::io::Write> = match &out {
                 Some(path) => Box::new(std::fs::File::create(path)?),

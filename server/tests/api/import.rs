@@ -15,13 +15,22 @@ async fn import_lines(backend: Backend) {
     let storage = TestDatabase::create(backend).await;
     // A data set whose first 20 runs include finished and unfinished ones.
     let mixed = |samples: &SampleRuns| {
-        let terminal: Vec<bool> = (0..20).map(|i| samples.run(i).1.status.is_terminal()).collect();
+        let terminal: Vec<bool> = (0..20)
+            .map(|i| samples.run(i).1.status.is_terminal())
+            .collect();
         terminal.contains(&true) && terminal.contains(&false)
     };
-    let samples = (42..).map(|seed| SampleRuns::new(seed, 1)).find(mixed).unwrap();
+    let samples = (42..)
+        .map(|seed| SampleRuns::new(seed, 1))
+        .find(mixed)
+        .unwrap();
     let line = |index: u64| -> Value { serde_json::from_str(&samples.import_line(index)).unwrap() };
-    let first_terminal = (0..20).find(|&i| samples.run(i).1.status.is_terminal()).expect("a finished run among the first 20");
-    let first_running = (0..20).find(|&i| !samples.run(i).1.status.is_terminal()).expect("an unfinished run among the first 20");
+    let first_terminal = (0..20)
+        .find(|&i| samples.run(i).1.status.is_terminal())
+        .expect("a finished run among the first 20");
+    let first_running = (0..20)
+        .find(|&i| !samples.run(i).1.status.is_terminal())
+        .expect("an unfinished run among the first 20");
     let mut changed_terminal = line(first_terminal);
     changed_terminal["session_id"] = json!("changed");
     let mut changed_running = line(first_running);
@@ -47,21 +56,37 @@ async fn import_lines(backend: Backend) {
     std::fs::write(&file, lines.join("\n") + "\n").unwrap();
 
     let output = Command::new(BINARY)
-        .args(["import", "--database", &storage.url_string(), "--batch-size", "3"])
+        .args([
+            "import",
+            "--database",
+            &storage.url_string(),
+            "--batch-size",
+            "3",
+        ])
         .arg(&file)
         .output()
         .await
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "rejected lines make the exit status 1: {stderr}");
-    assert!(stdout.contains("imported 22 runs (20 created, 1 replaced, 1 unchanged) from 28 lines"), "{stdout}");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "rejected lines make the exit status 1: {stderr}"
+    );
+    assert!(
+        stdout.contains("imported 22 runs (20 created, 1 replaced, 1 unchanged) from 28 lines"),
+        "{stdout}"
+    );
     for expected in [
         "line 21: not a JSON object",
         "line 22: total_tokens: must equal",
         "line 24: id: missing",
         "line 25: unknown field `colour`",
-        &format!("line 27: the run is {}", samples.run(first_terminal).1.status.as_str()),
+        &format!(
+            "line 27: the run is {}",
+            samples.run(first_terminal).1.status.as_str()
+        ),
         "5 lines were rejected",
     ] {
         assert!(stderr.contains(expected), "{expected:?} in {stderr}");
@@ -73,16 +98,30 @@ async fn import_lines(backend: Backend) {
         project_id: samples.project_id,
         task_agent_id: samples.task_agents[0],
     };
-    let stored = database.list_runs(&task_agent, &RunFilter::default(), None, 100).await.unwrap();
+    let stored = database
+        .list_runs(&task_agent, &RunFilter::default(), None, 100)
+        .await
+        .unwrap();
     assert_eq!(stored.len(), 20, "the 20 good runs, once each");
     let (terminal_path, terminal_write) = samples.run(first_terminal);
     let kept = database.get_run(&terminal_path).await.unwrap().unwrap();
     let kept: Value = serde_json::from_str(kept.run.json()).unwrap();
-    assert_eq!(kept["session_id"], json!(terminal_write.session_id.0), "the finished run kept its version");
+    assert_eq!(
+        kept["session_id"],
+        json!(terminal_write.session_id.0),
+        "the finished run kept its version"
+    );
     assert!(terminal_write.status.is_terminal() && terminal_write.status != RunStatus::Running);
-    let replaced = database.get_run(&samples.run(first_running).0).await.unwrap().unwrap();
+    let replaced = database
+        .get_run(&samples.run(first_running).0)
+        .await
+        .unwrap()
+        .unwrap();
     let replaced: Value = serde_json::from_str(replaced.run.json()).unwrap();
-    assert_eq!(replaced["session_id"], "changed", "the running run took the later line");
+    assert_eq!(
+        replaced["session_id"], "changed",
+        "the running run took the later line"
+    );
 }
 
 async fn a_clean_import_succeeds_and_can_be_repeated(backend: Backend) {
@@ -92,7 +131,10 @@ async fn a_clean_import_succeeds_and_can_be_repeated(backend: Backend) {
     let file = directory.path().join("runs.ndjson");
     let text: String = (0..2_500).map(|i| samples.import_line(i) + "\n").collect();
     std::fs::write(&file, text).unwrap();
-    for (round, expected) in [(1, "(2500 created, 0 replaced, 0 unchanged)"), (2, "(0 created, 0 replaced, 2500 unchanged)")] {
+    for (round, expected) in [
+        (1, "(2500 created, 0 replaced, 0 unchanged)"),
+        (2, "(0 created, 0 replaced, 2500 unchanged)"),
+    ] {
         let output = Command::new(BINARY)
             .args(["import", "--database", &storage.url_string()])
             .arg(&file)
@@ -100,7 +142,11 @@ async fn a_clean_import_succeeds_and_can_be_repeated(backend: Backend) {
             .await
             .unwrap();
         let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(output.status.success(), "round {round}: {}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "round {round}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         assert!(stdout.contains(expected), "round {round}: {stdout}");
     }
 }

@@ -1,12 +1,18 @@
-//! End-to-end tests of the API: a real server on loopback with a real SQLite
-//! file, driven through the generated client; every response is checked
-//! against `openapi.yaml` by the proxy in `support`.
+//! End-to-end tests of the API: a real server on loopback with a real
+//! database (SQLite, and PostgreSQL when `TASK_AGENT_TEST_POSTGRES_URL` is
+//! set), driven through the generated client with real tokens; every
+//! response is checked against `openapi.yaml` by the proxy in `support`.
+//! Some tests run the `task-agent-server` binary itself (the command line,
+//! import, replicas, faults).
 
 mod auth;
 mod cli;
+mod faults;
 mod get_run;
 mod import;
 mod list_runs;
 mod pagination;
 mod put_run;
+mod replicas;
+mod storage;
 mod support;

@@ -5,6 +5,7 @@
 
 mod backend;
 pub mod idp;
+mod process;
 mod proxy;
 mod runs;
 mod spec;
@@ -22,6 +23,7 @@ use task_agent_server::storage::{Database, Membership, Role};
 
 pub use backend::{Backend, TestDatabase};
 pub use idp::TestIdp;
+pub use process::{ServerProcess, free_port};
 pub use proxy::ConformanceProxy;
 pub use runs::*;
 

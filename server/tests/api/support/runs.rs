@@ -5,7 +5,9 @@ use serde_json::{Value, json};
 use task_agent_client::types::{TaskAgentRun, TaskAgentRunWrite};
 use uuid::Uuid;
 
-use super::TestServer;
+use task_agent_server::storage::{Database, Membership, Role};
+
+use super::{READER, TestServer, WRITER};
 
 /// A task agent with fresh ids.
 #[derive(Clone, Copy, Debug)]
@@ -22,6 +24,21 @@ impl Agent {
             project: Uuid::new_v4(),
             task_agent: Uuid::new_v4(),
         }
+    }
+
+    /// A new organization, project and task agent in `database`, in which
+    /// [`WRITER`] is a writer and [`READER`] a reader.
+    pub async fn with_members(database: &dyn Database) -> Agent {
+        let agent = Agent::new();
+        for (subject, role) in [(WRITER, Role::Writer), (READER, Role::Reader)] {
+            let membership = Membership {
+                org_id: agent.org,
+                subject: subject.to_owned(),
+                role,
+            };
+            database.put_member(&membership).await.unwrap();
+        }
+        agent
     }
 
     /// Another task agent in the same project.

@@ -1,0 +1,333 @@
+//! Faults: the database going away under traffic, and the server killed
+//! mid-write.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use tokio::process::Command;
+use uuid::Uuid;
+
+use crate::support::{
+    Agent, Backend, ServerProcess, TestDatabase, TestIdp, WRITER, at, free_port, http_client,
+    minimal_run,
+};
+use task_agent_server::auth::WRITE_SCOPE;
+
+/// A PostgreSQL cluster of the test's own (initdb into a temp dir, run as
+/// the `postgres` user on a free port), so that stopping it disturbs nothing
+/// else.
+struct ThrowawayPostgres {
+    bin: PathBuf,
+    data: PathBuf,
+    port: u16,
+    _directory: tempfile::TempDir,
+}
+
+impl ThrowawayPostgres {
+    /// A running cluster, or `None` (said on the terminal) where this
+    /// machine cannot make one: no PostgreSQL binaries, or not root.
+    async fn start(test: &str) -> Option<ThrowawayPostgres> {
+        let skip = |why: &str| {
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
+        };
+        let Some(bin) = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()
+            .and_then(|versions| {
+                versions
+                    .filter_map(Result::ok)
+                    .map(|v| v.path().join("bin"))
+                    .find(|bin| bin.join("initdb").exists())
+            })
+        else {
+            skip("no PostgreSQL server binaries under /usr/lib/postgresql");
+            return None;
+        };
+        let root = Command::new("id").arg("-u").output().await.ok()?.stdout == b"0\n";
+        if !root {
+            skip("running a cluster as the postgres user needs root");
+            return None;
+        }
+        let directory = tempfile::tempdir().unwrap();
+        let data = directory.path().join("data");
+        assert!(
+            Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(directory.path())
+                .status()
+                .await
+                .unwrap()
+                .success()
+        );
+        let cluster = ThrowawayPostgres {
+            bin,
+            data,
+            port: free_port(),
+            _directory: directory,
+        };
+        cluster
+            .as_postgres(
+                "initdb",
+                &["-A", "trust", "-U", "postgres", "--no-sync", "-D"],
+                Some(&cluster.data),
+            )
+            .await;
+        cluster.start_server().await;
+        Some(cluster)
+    }
+
+    async fn as_postgres(&self, program: &str, args: &[&str], path: Option<&Path>) {
+        let mut command = Command::new("runuser");
+        command
+            .args(["-u", "postgres", "--"])
+            .arg(self.bin.join(program))
+            .args(args);
+        if let Some(path) = path {
+            command.arg(path);
+        }
+        let output = command.output().await.unwrap();
+        assert!(
+            output.status.success(),
+            "{program} {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    async fn start_server(&self) {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.data.parent().unwrap().display()
+        );
+        let log = self.data.parent().unwrap().join("postgres.log");
+        let data = self.data.to_str().unwrap();
+        self.as_postgres(
+            "pg_ctl",
+            &[
+                "-D",
+                data,
+                "-l",
+                log.to_str().unwrap(),
+                "-o",
+                &options,
+                "-w",
+                "start",
+            ],
+            None,
+        )
+        .await;
+    }
+
+    /// Stops the cluster at once, as a crash or a network cut would.
+    async fn stop_server(&self) {
+        self.as_postgres(
+            "pg_ctl",
+            &[
+                "-D",
+                self.data.to_str().unwrap(),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ],
+            None,
+        )
+        .await;
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for ThrowawayPostgres {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(self.bin.join("pg_ctl"))
+            .args(["-D", self.data.to_str().unwrap(), "-m", "immediate", "stop"])
+            .output();
+    }
+}
+
+/// A GET and a PUT through `server`: their statuses, and whether each 503
+/// carried `Retry-After`.
+async fn probe(
+    client: &reqwest::Client,
+    server: &ServerProcess,
+    agent: &Agent,
+    existing: Uuid,
+) -> [(u16, bool); 2] {
+    let get = client
+        .get(format!("{}{}", server.url, agent.run_path(existing)))
+        .send()
+        .await;
+    let put = client
+        .put(format!("{}{}", server.url, agent.run_path(Uuid::new_v4())))
+        .json(&minimal_run(at(1)))
+        .send()
+        .await;
+    [get, put].map(|response| {
+        let response = response.expect("the server answers (it never crashes or hangs up)");
+        (
+            response.status().as_u16(),
+            response.headers().contains_key("retry-after"),
+        )
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_postgres_is_down_the_server_answers_503_and_then_recovers_by_itself() {
+    let Some(cluster) = ThrowawayPostgres::start("faults::while_postgres_is_down_...").await else {
+        return;
+    };
+    let idp = TestIdp::start().await;
+    let mut server = ServerProcess::start(&cluster.url(), &idp).await;
+    let database = task_agent_server::database_url::DatabaseUrl::Postgres(cluster.url())
+        .open()
+        .await
+        .unwrap();
+    let agent = Agent::with_members(database.as_ref()).await;
+    drop(database);
+    let client = http_client(Some(&idp.token(WRITER, &[WRITE_SCOPE])));
+    let existing = Uuid::new_v4();
+    let created = client
+        .put(format!("{}{}", server.url, agent.run_path(existing)))
+        .json(&minimal_run(at(0)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    assert_eq!(
+        probe(&client, &server, &agent, existing)
+            .await
+            .map(|(status, _)| status),
+        [200, 201]
+    );
+
+    cluster.stop_server().await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let answers = probe(&client, &server, &agent, existing).await;
+        for (status, _) in answers {
+            assert!(
+                [200, 201, 503].contains(&status),
+                "while the database goes away: {status}"
+            );
+        }
+        if answers
+            .iter()
+            .all(|(status, retry_after)| *status == 503 && *retry_after)
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no 503 with Retry-After: {answers:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let ready = reqwest::get(format!("{}/readyz", server.url))
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 503, "not ready without the database");
+    assert_eq!(
+        reqwest::get(format!("{}/healthz", server.url))
+            .await
+            .unwrap()
+            .status(),
+        200,
+        "but alive"
+    );
+
+    cluster.start_server().await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let answers = probe(&client, &server, &agent, existing).await;
+        for (status, _) in answers {
+            assert!(
+                [200, 201, 503].contains(&status),
+                "while the database comes back: {status}"
+            );
+        }
+        if answers.map(|(status, _)| status) == [200, 201] {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server did not recover: {answers:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        reqwest::get(format!("{}/readyz", server.url))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert!(server.is_running(), "the same process, never restarted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_writes_to_sqlite_loses_no_acknowledged_write() {
+    let storage = TestDatabase::create(Backend::Sqlite).await;
+    let idp = TestIdp::start().await;
+    let agent = {
+        let database = storage.url.open().await.unwrap();
+        Agent::with_members(database.as_ref()).await
+    };
+    let mut server = ServerProcess::start(&storage.url_string(), &idp).await;
+    let client = http_client(Some(&idp.token(WRITER, &[WRITE_SCOPE])));
+
+    // Four writers PUT new runs as fast as they can; each remembers the runs
+    // the server acknowledged, with their ETags.
+    let writers: Vec<_> = (0..4)
+        .map(|writer| {
+            let (client, url, agent) = (client.clone(), server.url.clone(), agent);
+            tokio::spawn(async move {
+                let mut acknowledged = Vec::new();
+                for i in 0.. {
+                    let run_id = Uuid::new_v4();
+                    let body = minimal_run(at(writer * 100_000 + i));
+                    match client
+                        .put(format!("{url}{}", agent.run_path(run_id)))
+                        .json(&body)
+                        .send()
+                        .await
+                    {
+                        Ok(response) if response.status() == 201 => {
+                            let etag = response.headers()["etag"].to_str().unwrap().to_owned();
+                            acknowledged.push((run_id, etag));
+                        }
+                        Ok(response) => panic!("writer {writer}: {}", response.status()),
+                        Err(_) => return acknowledged, // The server is gone.
+                    }
+                }
+                unreachable!()
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    server.kill().await;
+    let mut acknowledged = Vec::new();
+    for writer in writers {
+        acknowledged.extend(writer.await.unwrap());
+    }
+    assert!(
+        acknowledged.len() > 20,
+        "only {} writes were acknowledged before the kill",
+        acknowledged.len()
+    );
+
+    let restarted = ServerProcess::start(&storage.url_string(), &idp).await;
+    for (run_id, etag) in &acknowledged {
+        let response = client
+            .get(format!("{}{}", restarted.url, agent.run_path(*run_id)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "acknowledged run {run_id} was lost");
+        assert_eq!(response.headers()["etag"].to_str().unwrap(), etag);
+    }
+}

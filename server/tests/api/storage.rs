@@ -1,0 +1,218 @@
+//! The storage interface itself, on both backends: migrations, concurrent
+//! writers, batches and memberships.
+
+use std::sync::Arc;
+
+use futures::future::join_all;
+use serde_json::json;
+use task_agent_server::api::{RunPath, TaskAgentRun};
+use task_agent_server::etag::IfMatch;
+use task_agent_server::storage::{
+    Membership, PutError, PutOutcome, PutRejection, Role, RunRecord, RunWrite,
+};
+use uuid::Uuid;
+
+use crate::support::{Backend, TestDatabase, at};
+
+fn record(path: RunPath, session: &str, status: &str) -> RunRecord {
+    let terminal = ["completed", "failed", "cancelled"].contains(&status);
+    let run: TaskAgentRun = serde_json::from_value(json!({
+        "id": path.run_id, "task_agent_id": path.task_agent_id, "session_id": session, "user_id": null,
+        "input_tokens": 1, "output_tokens": 1, "total_tokens": 2, "charged_credits": null,
+        "total_charged_credits": null, "created": at(0), "completed": if terminal { json!(at(1)) } else { json!(null) },
+        "last_activity_at": null, "duration_ms": null, "status": status, "is_error": false,
+        "task_agent_revision_id": null, "primary_llm_model_id": null, "fallback_llm_model_id": null,
+        "invocation_id": null, "is_continuation": false, "used_fallback_model": false, "had_task_tool_fail": false,
+        "had_mcp_tool_fail": false, "had_integration_tool_fail": false, "primary_failure_reason": null,
+        "termination_reason": null, "task_tools_invoked": null, "mcp_tools_invoked": null,
+        "integration_tools_invoked": null, "skills_activated": null, "phase_timings": null, "context_usage": null,
+        "model_usages": [], "files": [],
+    }))
+    .unwrap();
+    RunRecord::new(path, &run).unwrap()
+}
+
+fn new_path() -> RunPath {
+    RunPath {
+        org_id: Uuid::new_v4(),
+        project_id: Uuid::new_v4(),
+        task_agent_id: Uuid::new_v4(),
+        run_id: Uuid::new_v4(),
+    }
+}
+
+async fn migrations_run_once_even_when_started_together(backend: Backend) {
+    let storage = TestDatabase::create(backend).await;
+    let opened = join_all((0..4).map(|_| storage.url.open())).await;
+    let stores: Vec<_> = opened
+        .into_iter()
+        .map(|store| store.expect("every concurrent start migrates or waits"))
+        .collect();
+    let path = new_path();
+    stores[0]
+        .put_run(record(path, "s", "running"), None)
+        .await
+        .unwrap();
+    let reopened = storage
+        .url
+        .open()
+        .await
+        .expect("reopening an up-to-date database");
+    assert!(
+        reopened.get_run(&path).await.unwrap().is_some(),
+        "nothing was migrated twice or lost"
+    );
+    reopened.ping().await.unwrap();
+}
+
+async fn concurrent_creators_of_one_run_leave_one_creation(backend: Backend) {
+    let storage = TestDatabase::create(backend).await;
+    let store = storage.url.open().await.unwrap();
+    let path = new_path();
+    let outcomes = join_all((0..8).map(|writer| {
+        let store = Arc::clone(&store);
+        async move {
+            store
+                .put_run(record(path, &format!("writer-{writer}"), "running"), None)
+                .await
+                .unwrap()
+        }
+    }))
+    .await;
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == PutOutcome::Created)
+            .count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == PutOutcome::Replaced)
+            .count(),
+        7,
+        "{outcomes:?}"
+    );
+}
+
+async fn concurrent_conditional_writers_never_both_win(backend: Backend) {
+    let storage = TestDatabase::create(backend).await;
+    let store = storage.url.open().await.unwrap();
+    let path = new_path();
+    let first = record(path, "first", "running");
+    let etag = first.etag.clone();
+    store.put_run(first, None).await.unwrap();
+    let results = join_all((0..8).map(|writer| {
+        let (store, condition) = (Arc::clone(&store), IfMatch::parse(&etag).unwrap());
+        async move {
+            store
+                .put_run(
+                    record(path, &format!("writer-{writer}"), "running"),
+                    Some(condition),
+                )
+                .await
+        }
+    }))
+    .await;
+    let won = results
+        .iter()
+        .filter(|r| matches!(r, Ok(PutOutcome::Replaced)))
+        .count();
+    let lost = results
+        .iter()
+        .filter(|r| matches!(r, Err(PutError::Rejected(PutRejection::PreconditionFailed))))
+        .count();
+    assert_eq!((won, lost), (1, 7), "{results:?}");
+}
+
+async fn a_batch_applies_the_rules_in_order(backend: Backend) {
+    let storage = TestDatabase::create(backend).await;
+    let store = storage.url.open().await.unwrap();
+    let (a, b) = (new_path(), new_path());
+    let outcomes = store
+        .put_runs(vec![
+            RunWrite {
+                record: record(a, "one", "running"),
+                if_match: None,
+            },
+            RunWrite {
+                record: record(a, "two", "completed"),
+                if_match: None,
+            },
+            RunWrite {
+                record: record(a, "three", "running"),
+                if_match: None,
+            },
+            RunWrite {
+                record: record(b, "b", "running"),
+                if_match: Some(IfMatch::Any),
+            },
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        outcomes,
+        [
+            Ok(PutOutcome::Created),
+            Ok(PutOutcome::Replaced),
+            Err(PutRejection::Terminal(
+                task_agent_server::api::RunStatus::Completed
+            )),
+            Err(PutRejection::PreconditionFailed),
+        ]
+    );
+    let stored = store.get_run(&a).await.unwrap().unwrap();
+    assert_eq!(
+        stored.etag,
+        record(a, "two", "completed").etag,
+        "the last accepted version"
+    );
+    assert!(store.get_run(&b).await.unwrap().is_none());
+}
+
+async fn memberships_are_kept_per_organization(backend: Backend) {
+    let storage = TestDatabase::create(backend).await;
+    let store = storage.url.open().await.unwrap();
+    let (org, other) = (Uuid::new_v4(), Uuid::new_v4());
+    store
+        .put_member(&Membership {
+            org_id: org,
+            subject: "alice".into(),
+            role: Role::Reader,
+        })
+        .await
+        .unwrap();
+    store
+        .put_member(&Membership {
+            org_id: org,
+            subject: "alice".into(),
+            role: Role::Writer,
+        })
+        .await
+        .unwrap();
+    store
+        .put_member(&Membership {
+            org_id: other,
+            subject: "bob".into(),
+            role: Role::Reader,
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.role(org, "alice").await.unwrap(), Some(Role::Writer));
+    assert_eq!(store.role(other, "alice").await.unwrap(), None);
+    assert_eq!(store.members(Some(org)).await.unwrap().len(), 1);
+    assert_eq!(store.members(None).await.unwrap().len(), 2);
+    assert!(store.remove_member(org, "alice").await.unwrap());
+    assert!(!store.remove_member(org, "alice").await.unwrap());
+    assert_eq!(store.role(org, "alice").await.unwrap(), None);
+}
+
+crate::backend_tests!(
+    migrations_run_once_even_when_started_together,
+    concurrent_creators_of_one_run_leave_one_creation,
+    concurrent_conditional_writers_never_both_win,
+    a_batch_applies_the_rules_in_order,
+    memberships_are_kept_per_organization,
+);
