@@ -23,6 +23,9 @@ use crate::storage::{Database, PutOutcome, PutRejection, RunWrite, StoreError};
 /// Runs committed per transaction.
 pub const DEFAULT_BATCH_SIZE: usize = 1_000;
 
+/// Runs imported between two refreshes of the planner's statistics.
+const STATISTICS_EVERY: u64 = 100_000;
+
 /// How often progress is reported.
 const PROGRESS_EVERY: Duration = Duration::from_secs(2);
 
@@ -96,8 +99,18 @@ pub async fn import(
     let (queue, mut batches) = mpsc::channel::<(Vec<u64>, Vec<RunWrite>)>(1);
     let (finished, mut outcomes) = mpsc::unbounded_channel::<BatchOutcome>();
     let writer = tokio::spawn(async move {
+        let (mut written, mut analysed_at) = (0, 0);
         while let Some((numbers, writes)) = batches.recv().await {
-            let outcome = database.put_runs(writes).await;
+            written += writes.len() as u64;
+            let mut outcome = database.put_runs(writes).await;
+            // A table that grows from empty needs fresh statistics early
+            // (after the first batch) and then now and again.
+            if outcome.is_ok() && (analysed_at == 0 || written - analysed_at >= STATISTICS_EVERY) {
+                analysed_at = written;
+                if let Err(error) = database.update_statistics().await {
+                    outcome = Err(error);
+                }
+            }
             let failed = outcome.is_err();
             if finished.send((numbers, outcome)).is_err() || failed {
                 return;

@@ -17,6 +17,7 @@ pub mod context;
 pub mod cursor;
 pub mod database_url;
 pub mod demo;
+pub mod docs;
 pub mod error;
 pub mod etag;
 pub mod handlers;

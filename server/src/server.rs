@@ -11,6 +11,7 @@ use dropshot::{ApiDescription, ConfigDropshot, HandlerTaskMode, HttpServer, Serv
 use crate::api::task_agent_runs_api_mod;
 use crate::auth::{DEV_ISSUER, DevIssuer, JwksSource, JwtVerifier, KeySet, VerifierConfig};
 use crate::context::ServerContext;
+use crate::docs;
 use crate::handlers::TaskAgentRunsImpl;
 use crate::probes;
 use crate::storage::Database;
@@ -63,6 +64,10 @@ pub fn api_description() -> anyhow::Result<ApiDescription<ServerContext>> {
         api.register(probes::healthz),
         api.register(probes::readyz),
         api.register(probes::jwks),
+        api.register(docs::reference),
+        api.register(docs::reference_bundle),
+        api.register(docs::spec_yaml),
+        api.register(docs::spec_json_document),
     ];
     for registered in unpublished {
         registered.map_err(|error| anyhow::anyhow!("{error}"))?;

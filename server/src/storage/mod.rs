@@ -72,6 +72,11 @@ pub trait RunStore: Send + Sync + 'static {
         Ok(outcomes.pop().expect("one outcome per write")?)
     }
 
+    /// Refreshes the query planner's statistics of the runs. After a bulk
+    /// load into a near-empty table the old statistics make the planner
+    /// pick poor plans until its own background analysis catches up.
+    async fn update_statistics(&self) -> Result<(), StoreError>;
+
     /// Whether the database answers (for readiness).
     async fn ping(&self) -> Result<(), StoreError>;
 }

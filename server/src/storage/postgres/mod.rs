@@ -207,10 +207,11 @@ fn to_postgres(value: &SqlValue) -> &(dyn ToSql + Sync) {
     }
 }
 
-const SELECT_STORED: &str = "SELECT org_id, project_id, task_agent_id, run_id, etag, status FROM task_agent_runs \
-     WHERE (org_id, project_id, task_agent_id, run_id) IN \
-         (SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[])) \
-     FOR UPDATE";
+const SELECT_STORED: &str = "SELECT t.org_id, t.project_id, t.task_agent_id, t.run_id, t.etag, t.status \
+     FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[]) AS k (org_id, project_id, task_agent_id, run_id) \
+     JOIN task_agent_runs AS t \
+         ON (t.org_id, t.project_id, t.task_agent_id, t.run_id) = (k.org_id, k.project_id, k.task_agent_id, k.run_id) \
+     FOR UPDATE OF t";
 
 const COLUMNS: &str = "org_id, project_id, task_agent_id, run_id, created_ns, session_id, status, is_error, \
      had_task_tool_fail, had_mcp_tool_fail, duration_ms, task_agent_revision_id, etag, body";
@@ -446,6 +447,14 @@ impl RunStore for PostgresStore {
                 Err(AttemptError::Retry(_) | AttemptError::Raced) => attempt += 1,
             }
         }
+    }
+
+    async fn update_statistics(&self) -> Result<(), StoreError> {
+        self.client()
+            .await?
+            .batch_execute("ANALYZE task_agent_runs")
+            .await?;
+        Ok(())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -222,6 +222,11 @@ impl RunStore for SqliteStore {
             .await
     }
 
+    async fn update_statistics(&self) -> Result<(), StoreError> {
+        self.with_connection(|connection| Ok(connection.execute_batch("ANALYZE task_agent_runs")?))
+            .await
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.with_connection(|connection| Ok(connection.query_row("SELECT 1", [], |_| Ok(()))?))
             .await
