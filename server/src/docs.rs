@@ -7,7 +7,7 @@
 use std::sync::LazyLock;
 
 use dropshot::{Body, HttpError, RequestContext, endpoint};
-use http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
 use http::{Response, StatusCode};
 use serde_json::json;
 
@@ -37,43 +37,48 @@ pub fn bundle() -> Vec<u8> {
 /// The reference page: Scalar reading the spec at `spec_url`, with its
 /// bundle at `bundle_url`. Everything that would reach the internet is off:
 /// web fonts, the AI agent, the hosted client and the request proxy.
-/// Requests made with "Test Request" go to `server_url`.
-pub fn reference_html(spec_url: &str, bundle_url: &str, server_url: &str) -> String {
-    let config = json!({
+/// Requests made with "Test Request" go to `server_url`, or to the spec's
+/// `servers` without one.
+pub fn reference_html(spec_url: &str, bundle_url: &str, server_url: Option<&str>) -> String {
+    let mut config = json!({
         "url": spec_url,
         "withDefaultFonts": false,
         "agent": { "disabled": true },
         "hideClientButton": true,
         "showDeveloperTools": "never",
         "telemetry": false,
-        "servers": [{ "url": server_url, "description": "This server" }],
         "authentication": { "preferredSecurityScheme": "bearerAuth" },
         "defaultOpenAllTags": true,
         "metaData": { "title": "Task Agent Runs API" },
     });
+    if let Some(url) = server_url {
+        config["servers"] = json!([{ "url": url, "description": "This server" }]);
+    }
     scalar_api_reference::scalar_html(&config, Some(bundle_url)).replace(
         "<title>Scalar API Reference</title>",
         "<title>Task Agent Runs API</title>",
     )
 }
 
-fn respond(
-    content_type: &str,
-    cache: &str,
-    body: impl Into<Body>,
-) -> Result<Response<Body>, HttpError> {
-    Ok(Response::builder()
+/// What the reference page may load: only this server. (The inline parts
+/// are Scalar's start-up script and its styles.)
+const PAGE_POLICY: &str = "default-src 'self'; script-src 'self' 'unsafe-inline'; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'";
+
+fn ok(content_type: &str, cache: &str) -> http::response::Builder {
+    Response::builder()
         .status(StatusCode::OK)
         .header(CONTENT_TYPE, content_type)
         .header(CACHE_CONTROL, cache)
-        .body(body.into())?)
 }
 
 /// The interactive API reference.
 #[endpoint { method = GET, path = "/docs", unpublished = true }]
 pub async fn reference(_rqctx: RequestContext<ServerContext>) -> Result<Response<Body>, HttpError> {
-    let page = reference_html("/openapi.json", &format!("/docs/{BUNDLE_FILE}"), "/");
-    respond("text/html; charset=utf-8", "no-cache", page)
+    let page = reference_html("/openapi.json", &format!("/docs/{BUNDLE_FILE}"), Some("/"));
+    Ok(ok("text/html; charset=utf-8", "no-cache")
+        .header(CONTENT_SECURITY_POLICY, PAGE_POLICY)
+        .body(page.into())?)
 }
 
 /// The reference's script.
@@ -81,17 +86,17 @@ pub async fn reference(_rqctx: RequestContext<ServerContext>) -> Result<Response
 pub async fn reference_bundle(
     _rqctx: RequestContext<ServerContext>,
 ) -> Result<Response<Body>, HttpError> {
-    respond(
+    Ok(ok(
         "application/javascript; charset=utf-8",
         "public, max-age=86400",
-        bundle(),
     )
+    .body(bundle().into())?)
 }
 
 /// The contract, as checked in.
 #[endpoint { method = GET, path = "/openapi.yaml", unpublished = true }]
 pub async fn spec_yaml(_rqctx: RequestContext<ServerContext>) -> Result<Response<Body>, HttpError> {
-    respond("application/yaml; charset=utf-8", "no-cache", SPEC_YAML)
+    Ok(ok("application/yaml; charset=utf-8", "no-cache").body(SPEC_YAML.into())?)
 }
 
 /// The contract, as JSON.
@@ -99,5 +104,5 @@ pub async fn spec_yaml(_rqctx: RequestContext<ServerContext>) -> Result<Response
 pub async fn spec_json_document(
     _rqctx: RequestContext<ServerContext>,
 ) -> Result<Response<Body>, HttpError> {
-    respond("application/json", "no-cache", spec_json())
+    Ok(ok("application/json", "no-cache").body(spec_json().into())?)
 }

@@ -27,6 +27,12 @@ enum Command {
     Check,
     /// Regenerate the client from openapi.yaml (client/src/generated.rs).
     Generate,
+    /// Write the API reference as a static site (HTML, Scalar's bundle, the spec) to host anywhere.
+    Docs {
+        /// Output directory
+        #[arg(long, default_value = "target/api-docs")]
+        out: std::path::PathBuf,
+    },
     /// Write realistic sample runs as NDJSON, the format of `task-agent-server import`.
     SampleRuns {
         /// How many runs
@@ -66,6 +72,20 @@ fn run(cli: Cli) -> Result<bool> {
             let client = client_code::check(&spec)?;
             print!("{client}");
             Ok(server.is_in_sync() && client.is_in_sync())
+        }
+        Command::Docs { out } => {
+            use task_agent_server::docs;
+            std::fs::create_dir_all(&out)?;
+            let page = docs::reference_html("openapi.json", docs::BUNDLE_FILE, None);
+            std::fs::write(out.join("index.html"), page)?;
+            std::fs::write(out.join(docs::BUNDLE_FILE), docs::bundle())?;
+            std::fs::write(out.join("openapi.yaml"), docs::SPEC_YAML)?;
+            std::fs::write(out.join("openapi.json"), docs::spec_json())?;
+            println!(
+                "wrote the API reference to {} (open index.html through any static web server)",
+                out.display()
+            );
+            Ok(true)
         }
         Command::SampleRuns {
             count,
