@@ -12,11 +12,11 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::api::TaskAgentPath;
-use crate::storage::{Position, RunFilter};
+use crate::storage::{Position, RunFilter, Timestamp};
 
 const VERSION: u8 = 1;
 const CHECK_BYTES: usize = 8;
-const PAYLOAD_BYTES: usize = 1 + 8 + 16;
+const PAYLOAD_BYTES: usize = 1 + 8 + 4 + 16;
 
 /// A cursor that is corrupt or was issued for another list.
 #[derive(Debug, thiserror::Error)]
@@ -38,8 +38,8 @@ impl ListIdentity {
             had_task_tool_fail,
             had_mcp_tool_fail,
             status,
-            created_from_ns,
-            created_before_ns,
+            created_from,
+            created_before,
             min_duration_ms,
             task_agent_revision_id,
         } = filter;
@@ -62,11 +62,9 @@ impl ListIdentity {
             had_mcp_tool_fail.map(|v| v.to_string()),
         );
         field("status", status.map(|v| v.as_str().to_owned()));
-        field("created_from_ns", created_from_ns.map(|v| v.to_string()));
-        field(
-            "created_before_ns",
-            created_before_ns.map(|v| v.to_string()),
-        );
+        let instant = |t: &Timestamp| format!("{}.{:09}", t.seconds, t.nanos);
+        field("created_from", created_from.as_ref().map(instant));
+        field("created_before", created_before.as_ref().map(instant));
         field("min_duration_ms", min_duration_ms.map(|v| v.to_string()));
         field(
             "task_agent_revision_id",
@@ -90,7 +88,8 @@ fn check(payload: &[u8], list: &ListIdentity) -> [u8; CHECK_BYTES] {
 pub fn encode(position: Position, list: &ListIdentity) -> String {
     let mut bytes = Vec::with_capacity(PAYLOAD_BYTES + CHECK_BYTES);
     bytes.push(VERSION);
-    bytes.extend_from_slice(&position.created_ns.to_be_bytes());
+    bytes.extend_from_slice(&position.created.seconds.to_be_bytes());
+    bytes.extend_from_slice(&position.created.nanos.to_be_bytes());
     bytes.extend_from_slice(position.run_id.as_bytes());
     let check = check(&bytes, list);
     bytes.extend_from_slice(&check);
@@ -107,9 +106,13 @@ pub fn decode(cursor: &str, list: &ListIdentity) -> Result<Position, InvalidCurs
     if check(payload, list) != given {
         return Err(InvalidCursor);
     }
-    let created_ns = i64::from_be_bytes(payload[1..9].try_into().expect("8 bytes"));
-    let run_id = Uuid::from_slice(&payload[9..25]).expect("16 bytes");
-    Ok(Position { created_ns, run_id })
+    let seconds = i64::from_be_bytes(payload[1..9].try_into().expect("8 bytes"));
+    let nanos = u32::from_be_bytes(payload[9..13].try_into().expect("4 bytes"));
+    let run_id = Uuid::from_slice(&payload[13..29]).expect("16 bytes");
+    Ok(Position {
+        created: Timestamp { seconds, nanos },
+        run_id,
+    })
 }
 
 #[cfg(test)]
@@ -134,7 +137,10 @@ mod tests {
     #[test]
     fn a_cursor_round_trips() {
         let position = Position {
-            created_ns: -5,
+            created: Timestamp {
+                seconds: -5,
+                nanos: 999_999_999,
+            },
             run_id: Uuid::new_v4(),
         };
         assert_eq!(
@@ -147,7 +153,10 @@ mod tests {
     fn a_cursor_is_bound_to_its_filters() {
         let cursor = encode(
             Position {
-                created_ns: 1,
+                created: Timestamp {
+                    seconds: 1,
+                    nanos: 0,
+                },
                 run_id: Uuid::nil(),
             },
             &list(None),

@@ -9,9 +9,7 @@ use crate::api::{
 use crate::cursor::{self, ListIdentity};
 use crate::error::ApiError;
 use crate::etag::IfMatch;
-use crate::storage::{
-    PutError, PutOutcome, RunFilter, RunRecord, RunStore, StoredRun, clamped_nanos,
-};
+use crate::storage::{PutError, PutOutcome, RunFilter, RunRecord, RunStore, StoredRun};
 use crate::validation::validate_run;
 
 /// The run at `path`.
@@ -56,8 +54,8 @@ pub async fn list_runs(
         had_task_tool_fail: query.had_task_tool_fail,
         had_mcp_tool_fail: query.had_mcp_tool_fail,
         status: query.status,
-        created_from_ns: query.created_after.map(clamped_nanos),
-        created_before_ns: query.created_before.map(clamped_nanos),
+        created_from: query.created_after.map(Into::into),
+        created_before: query.created_before.map(Into::into),
         min_duration_ms: query.min_duration_ms,
         task_agent_revision_id: query.task_agent_revision_id,
     };
@@ -95,7 +93,7 @@ pub async fn list_runs(
 pub fn prepare_record(path: &RunPath, write: TaskAgentRunWrite) -> Result<RunRecord, ApiError> {
     validate_run(&write)?;
     let run = TaskAgentRun::from_write(path.run_id, path.task_agent_id, write);
-    RunRecord::new(*path, &run).map_err(ApiError::Internal)
+    RunRecord::new(*path, &run).map_err(|error| ApiError::Internal(error.into()))
 }
 
 /// Validates and stores a run; returns what happened and the stored run.

@@ -41,12 +41,6 @@ pub fn validate_run(run: &TaskAgentRunWrite) -> Result<(), ApiError> {
     }
     decimal("charged_credits", run.charged_credits.as_ref())?;
     decimal("total_charged_credits", run.total_charged_credits.as_ref())?;
-    if run.created.timestamp_nanos_opt().is_none() {
-        return Err(ApiError::invalid(
-            "created",
-            "must lie between the years 1677 and 2262",
-        ));
-    }
     not_before_created("completed", run.completed, run.created)?;
     not_before_created("last_activity_at", run.last_activity_at, run.created)?;
     match (run.status.is_terminal(), run.completed.is_some()) {

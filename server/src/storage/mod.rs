@@ -22,7 +22,7 @@ pub use postgres::PostgresStore;
 pub use put_decision::{
     ExistingRun, PutError, PutOutcome, PutRejection, RunWrite, WritePlan, decide_put, plan_writes,
 };
-pub use record::{ListedRun, Position, RunFilter, RunRecord, StoredRun, clamped_nanos, nanos};
+pub use record::{ListedRun, Position, RunFilter, RunRecord, StoredRun, Timestamp};
 pub use sqlite::SqliteStore;
 
 /// Why the storage could not answer.

@@ -20,11 +20,27 @@ pub struct ListedRun {
     pub run: Serialized<TaskAgentRun>,
 }
 
+/// An instant as the storage sorts it: seconds since the Unix epoch and the
+/// nanoseconds within the second (every `date-time` fits, to the nanosecond).
+#[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct Timestamp {
+    pub seconds: i64,
+    pub nanos: u32,
+}
+
+impl From<DateTime<Utc>> for Timestamp {
+    fn from(instant: DateTime<Utc>) -> Timestamp {
+        Timestamp {
+            seconds: instant.timestamp(),
+            nanos: instant.timestamp_subsec_nanos(),
+        }
+    }
+}
+
 /// A place in the list order: `created` descending, then id descending.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 pub struct Position {
-    /// `created`, in nanoseconds since the Unix epoch.
-    pub created_ns: i64,
+    pub created: Timestamp,
     pub run_id: Uuid,
 }
 
@@ -36,10 +52,10 @@ pub struct RunFilter {
     pub had_task_tool_fail: Option<bool>,
     pub had_mcp_tool_fail: Option<bool>,
     pub status: Option<RunStatus>,
-    /// Inclusive lower bound of `created`, in nanoseconds.
-    pub created_from_ns: Option<i64>,
-    /// Exclusive upper bound of `created`, in nanoseconds.
-    pub created_before_ns: Option<i64>,
+    /// Inclusive lower bound of `created`.
+    pub created_from: Option<Timestamp>,
+    /// Exclusive upper bound of `created`.
+    pub created_before: Option<Timestamp>,
     pub min_duration_ms: Option<i64>,
     pub task_agent_revision_id: Option<Uuid>,
 }
@@ -62,15 +78,12 @@ pub struct RunRecord {
 
 impl RunRecord {
     /// The record of a validated `run` at `path`.
-    pub fn new(path: RunPath, run: &TaskAgentRun) -> anyhow::Result<RunRecord> {
-        let created_ns = nanos(run.created).ok_or_else(|| {
-            anyhow::anyhow!("created {} is outside the nanosecond range", run.created)
-        })?;
+    pub fn new(path: RunPath, run: &TaskAgentRun) -> Result<RunRecord, serde_json::Error> {
         let json = Serialized::new(run)?;
         Ok(RunRecord {
             path,
             position: Position {
-                created_ns,
+                created: run.created.into(),
                 run_id: run.id,
             },
             session_id: run.session_id.0.clone(),
@@ -84,20 +97,4 @@ impl RunRecord {
             run: json,
         })
     }
-}
-
-/// Nanoseconds since the Unix epoch, if they fit in an `i64` (years 1677 to
-/// 2262).
-pub fn nanos(instant: DateTime<Utc>) -> Option<i64> {
-    instant.timestamp_nanos_opt()
-}
-
-/// Nanoseconds since the Unix epoch, clamped to the `i64` range: as a bound,
-/// an instant beyond the range is equivalent to the end of the range.
-pub fn clamped_nanos(instant: DateTime<Utc>) -> i64 {
-    nanos(instant).unwrap_or(if instant.timestamp() < 0 {
-        i64::MIN
-    } else {
-        i64::MAX
-    })
 }

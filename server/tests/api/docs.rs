@@ -190,7 +190,7 @@ async fn a_browser_renders_the_reference_from_the_server_alone() {
     );
 
     // A screenshot for the README (copied to docs/ by hand when it changes).
-    let screenshot = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/api-reference.png");
+    let screenshot = concat!(env!("CARGO_TARGET_TMPDIR"), "/api-reference.png");
     let shot = chromium_run(
         &binary,
         &work.path().join("profile-2"),

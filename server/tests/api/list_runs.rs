@@ -434,7 +434,74 @@ async fn a_cursor_only_continues_the_list_it_came_from(backend: Backend) {
     assert_eq!(rest.results.len(), 3);
 }
 
+async fn any_instant_is_stored_exactly_and_ordered(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let agent = server.agent().await;
+    // Out of the range of 64-bit nanoseconds, around the epoch, and to the
+    // nanosecond.
+    let instants = [
+        "0001-01-01T00:00:00Z",
+        "1969-12-31T23:59:59.5Z",
+        "1970-01-01T00:00:00Z",
+        "2026-11-01T00:00:00.000000001Z",
+        "2026-11-01T00:00:00.000000002Z",
+        "9999-12-31T23:59:59.999999999Z",
+    ];
+    let mut written = Vec::new();
+    for instant in instants {
+        let id = Uuid::new_v4();
+        let body = json!({
+            "session_id": "s", "input_tokens": 0, "output_tokens": 0, "total_tokens": 0,
+            "created": instant, "status": "running",
+        });
+        let stored = server.put_run(&agent, id, &body).await;
+        assert_eq!(
+            stored.created,
+            instant.parse::<DateTime<Utc>>().unwrap(),
+            "{instant}"
+        );
+        written.push(id);
+    }
+    let page = server
+        .client
+        .list_task_agent_runs()
+        .org_id(agent.org)
+        .project_id(agent.project)
+        .task_agent_id(agent.task_agent)
+        .page_limit(2u64)
+        .stream();
+    let listed: Vec<Uuid> = futures::TryStreamExt::try_collect::<Vec<_>>(page)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    written.reverse();
+    assert_eq!(listed, written, "newest first, across pages");
+    let window = server
+        .client
+        .list_task_agent_runs()
+        .org_id(agent.org)
+        .project_id(agent.project)
+        .task_agent_id(agent.task_agent)
+        .created_after(
+            "2026-11-01T00:00:00.000000001Z"
+                .parse::<DateTime<Utc>>()
+                .unwrap(),
+        )
+        .created_before(
+            "2026-11-01T00:00:00.000000002Z"
+                .parse::<DateTime<Utc>>()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ids(&window), [written[2]], "bounds to the nanosecond");
+}
+
 crate::backend_tests!(
+    any_instant_is_stored_exactly_and_ordered,
     every_filter_keeps_exactly_the_matching_runs_newest_first,
     the_page_limit_defaults_to_100_and_is_bounded,
     invalid_query_values_are_400_and_broken_rules_422,

@@ -461,7 +461,6 @@ async fn a_body_that_breaks_a_rule_is_422_naming_the_field_and_changes_nothing(b
         ("files[1].size_bytes", |r| {
             r["files"][1]["size_bytes"] = json!(-1)
         }),
-        ("created", |r| r["created"] = json!("2300-01-01T00:00:00Z")),
     ];
     for (field, edit) in cases {
         let mut body = running.clone();

@@ -5,7 +5,8 @@ CREATE TABLE task_agent_runs (
     project_id             UUID    NOT NULL,
     task_agent_id          UUID    NOT NULL,
     run_id                 UUID    NOT NULL,
-    created_ns             BIGINT  NOT NULL,
+    created_sec            BIGINT  NOT NULL, -- `created`: seconds since the Unix epoch
+    created_nsec           BIGINT  NOT NULL, -- and nanoseconds within the second
     session_id             TEXT    NOT NULL,
     status                 TEXT    NOT NULL,
     is_error               BOOLEAN NOT NULL,
@@ -20,8 +21,9 @@ CREATE TABLE task_agent_runs (
 
 -- Newest-first keyset pagination within a task agent.
 CREATE INDEX task_agent_runs_by_created
-    ON task_agent_runs (org_id, project_id, task_agent_id, created_ns DESC, run_id DESC);
+    ON task_agent_runs (org_id, project_id, task_agent_id, created_sec DESC, created_nsec DESC, run_id DESC);
 
--- The same order within one session, the most selective filter.
+-- The same order within one session, the most selective filter. It leads
+-- with the session so that the planner never takes it for a lookup by id.
 CREATE INDEX task_agent_runs_by_session
-    ON task_agent_runs (org_id, project_id, task_agent_id, session_id, created_ns DESC, run_id DESC);
+    ON task_agent_runs (session_id, org_id, project_id, task_agent_id, created_sec DESC, created_nsec DESC, run_id DESC);

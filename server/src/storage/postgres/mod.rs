@@ -23,7 +23,7 @@ use uuid::Uuid;
 use super::list_query::{SqlValue, list_query};
 use super::{
     ExistingRun, ListedRun, Membership, MembershipStore, Position, PutOutcome, PutRejection, Role,
-    RunFilter, RunRecord, RunStore, RunWrite, StoreError, StoredRun, plan_writes,
+    RunFilter, RunRecord, RunStore, RunWrite, StoreError, StoredRun, Timestamp, plan_writes,
 };
 use crate::api::{RunPath, RunStatus, Serialized, TaskAgentPath, TaskAgentRun};
 
@@ -213,12 +213,12 @@ const SELECT_STORED: &str = "SELECT t.org_id, t.project_id, t.task_agent_id, t.r
          ON (t.org_id, t.project_id, t.task_agent_id, t.run_id) = (k.org_id, k.project_id, k.task_agent_id, k.run_id) \
      FOR UPDATE OF t";
 
-const COLUMNS: &str = "org_id, project_id, task_agent_id, run_id, created_ns, session_id, status, is_error, \
+const COLUMNS: &str = "org_id, project_id, task_agent_id, run_id, created_sec, created_nsec, session_id, status, is_error, \
      had_task_tool_fail, had_mcp_tool_fail, duration_ms, task_agent_revision_id, etag, body";
 
 const UNNEST_RECORDS: &str = "SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::bigint[], \
-     $6::text[], $7::text[], $8::boolean[], $9::boolean[], $10::boolean[], $11::bigint[], $12::uuid[], \
-     $13::text[], $14::text[])";
+     $6::bigint[], $7::text[], $8::text[], $9::boolean[], $10::boolean[], $11::boolean[], $12::bigint[], \
+     $13::uuid[], $14::text[], $15::text[])";
 
 /// The columns of `records`, as arrays for `unnest`.
 struct Columns {
@@ -226,7 +226,8 @@ struct Columns {
     project_id: Vec<Uuid>,
     task_agent_id: Vec<Uuid>,
     run_id: Vec<Uuid>,
-    created_ns: Vec<i64>,
+    created_sec: Vec<i64>,
+    created_nsec: Vec<i64>,
     session_id: Vec<String>,
     status: Vec<&'static str>,
     is_error: Vec<bool>,
@@ -245,7 +246,11 @@ impl Columns {
             project_id: records.iter().map(|r| r.path.project_id).collect(),
             task_agent_id: records.iter().map(|r| r.path.task_agent_id).collect(),
             run_id: records.iter().map(|r| r.path.run_id).collect(),
-            created_ns: records.iter().map(|r| r.position.created_ns).collect(),
+            created_sec: records.iter().map(|r| r.position.created.seconds).collect(),
+            created_nsec: records
+                .iter()
+                .map(|r| i64::from(r.position.created.nanos))
+                .collect(),
             session_id: records.iter().map(|r| r.session_id.clone()).collect(),
             status: records.iter().map(|r| r.status.as_str()).collect(),
             is_error: records.iter().map(|r| r.is_error).collect(),
@@ -258,13 +263,14 @@ impl Columns {
         }
     }
 
-    fn params(&self) -> [&(dyn ToSql + Sync); 14] {
+    fn params(&self) -> [&(dyn ToSql + Sync); 15] {
         [
             &self.org_id,
             &self.project_id,
             &self.task_agent_id,
             &self.run_id,
-            &self.created_ns,
+            &self.created_sec,
+            &self.created_nsec,
             &self.session_id,
             &self.status,
             &self.is_error,
@@ -352,7 +358,7 @@ impl PostgresStore {
         if !plan.updates.is_empty() {
             let update = transaction
                 .prepare_cached(&format!(
-                    "UPDATE task_agent_runs AS t SET created_ns = u.created_ns, session_id = u.session_id, \
+                    "UPDATE task_agent_runs AS t SET created_sec = u.created_sec, created_nsec = u.created_nsec, session_id = u.session_id, \
                          status = u.status, is_error = u.is_error, had_task_tool_fail = u.had_task_tool_fail, \
                          had_mcp_tool_fail = u.had_mcp_tool_fail, duration_ms = u.duration_ms, \
                          task_agent_revision_id = u.task_agent_revision_id, etag = u.etag, body = u.body \
@@ -414,13 +420,18 @@ impl RunStore for PostgresStore {
         let rows: Vec<Row> = client.query(&statement, &params).await?;
         rows.into_iter()
             .map(|row| {
-                let position = Position {
-                    created_ns: row.get(0),
-                    run_id: row.get(1),
+                let nanos: i64 = row.get(1);
+                let created = Timestamp {
+                    seconds: row.get(0),
+                    nanos: u32::try_from(nanos)
+                        .map_err(|error| StoreError::Internal(error.into()))?,
                 };
                 Ok(ListedRun {
-                    position,
-                    run: stored_json(row.get(2))?,
+                    position: Position {
+                        created,
+                        run_id: row.get(2),
+                    },
+                    run: stored_json(row.get(3))?,
                 })
             })
             .collect()

@@ -4,7 +4,8 @@ CREATE TABLE task_agent_runs (
     project_id             BLOB    NOT NULL,
     task_agent_id          BLOB    NOT NULL,
     run_id                 BLOB    NOT NULL,
-    created_ns             INTEGER NOT NULL,
+    created_sec            INTEGER NOT NULL, -- `created`: seconds since the Unix epoch
+    created_nsec           INTEGER NOT NULL, -- and nanoseconds within the second
     session_id             TEXT    NOT NULL,
     status                 TEXT    NOT NULL,
     is_error               INTEGER NOT NULL,
@@ -19,8 +20,9 @@ CREATE TABLE task_agent_runs (
 
 -- Newest-first keyset pagination within a task agent.
 CREATE INDEX task_agent_runs_by_created
-    ON task_agent_runs (org_id, project_id, task_agent_id, created_ns DESC, run_id DESC);
+    ON task_agent_runs (org_id, project_id, task_agent_id, created_sec DESC, created_nsec DESC, run_id DESC);
 
--- The same order within one session, the most selective filter.
+-- The same order within one session, the most selective filter. It leads
+-- with the session so that the planner never takes it for a lookup by id.
 CREATE INDEX task_agent_runs_by_session
-    ON task_agent_runs (org_id, project_id, task_agent_id, session_id, created_ns DESC, run_id DESC);
+    ON task_agent_runs (session_id, org_id, project_id, task_agent_id, created_sec DESC, created_nsec DESC, run_id DESC);

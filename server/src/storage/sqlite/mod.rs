@@ -19,7 +19,7 @@ use serde_json::value::RawValue;
 use super::list_query::{SqlValue, list_query};
 use super::{
     ExistingRun, ListedRun, Membership, MembershipStore, Position, PutOutcome, PutRejection, Role,
-    RunFilter, RunStore, RunWrite, StoreError, StoredRun, plan_writes,
+    RunFilter, RunStore, RunWrite, StoreError, StoredRun, Timestamp, plan_writes,
 };
 use crate::api::{RunPath, RunStatus, Serialized, TaskAgentPath};
 
@@ -197,15 +197,19 @@ impl RunStore for SqliteStore {
                 |row| {
                     Ok((
                         row.get::<_, i64>(0)?,
-                        row.get::<_, uuid::Uuid>(1)?,
-                        row.get::<_, String>(2)?,
+                        row.get::<_, u32>(1)?,
+                        row.get::<_, uuid::Uuid>(2)?,
+                        row.get::<_, String>(3)?,
                     ))
                 },
             )?;
             rows.map(|row| {
-                let (created_ns, run_id, body) = row?;
+                let (seconds, nanos, run_id, body) = row?;
                 Ok(ListedRun {
-                    position: Position { created_ns, run_id },
+                    position: Position {
+                        created: Timestamp { seconds, nanos },
+                        run_id,
+                    },
                     run: stored_json(body)?,
                 })
             })
@@ -312,12 +316,12 @@ fn parse_role(name: &str) -> Result<Role, StoreError> {
 const SELECT_STORED: &str = "SELECT etag, status FROM task_agent_runs \
      WHERE org_id = ?1 AND project_id = ?2 AND task_agent_id = ?3 AND run_id = ?4";
 
-const UPSERT: &str = "INSERT INTO task_agent_runs (org_id, project_id, task_agent_id, run_id, created_ns, \
-         session_id, status, is_error, had_task_tool_fail, had_mcp_tool_fail, duration_ms, \
+const UPSERT: &str = "INSERT INTO task_agent_runs (org_id, project_id, task_agent_id, run_id, created_sec, \
+         created_nsec, session_id, status, is_error, had_task_tool_fail, had_mcp_tool_fail, duration_ms, \
          task_agent_revision_id, etag, body) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
      ON CONFLICT (org_id, project_id, task_agent_id, run_id) DO UPDATE SET \
-         created_ns = excluded.created_ns, session_id = excluded.session_id, status = excluded.status, \
+         created_sec = excluded.created_sec, created_nsec = excluded.created_nsec, session_id = excluded.session_id, status = excluded.status, \
          is_error = excluded.is_error, had_task_tool_fail = excluded.had_task_tool_fail, \
          had_mcp_tool_fail = excluded.had_mcp_tool_fail, duration_ms = excluded.duration_ms, \
          task_agent_revision_id = excluded.task_agent_revision_id, etag = excluded.etag, body = excluded.body";
@@ -368,7 +372,8 @@ fn write_runs(
                 path.project_id,
                 path.task_agent_id,
                 path.run_id,
-                record.position.created_ns,
+                record.position.created.seconds,
+                record.position.created.nanos,
                 record.session_id,
                 record.status.as_str(),
                 record.is_error,
