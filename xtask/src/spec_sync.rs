@@ -14,7 +14,7 @@
 //!   the success response dropshot documents;
 //! - the parameter defaults in [`PARAMETER_DEFAULTS`] (dropshot drops the
 //!   metadata of parameter schemas), each equal to the server's own value;
-//! - examples, servers and tag descriptions.
+//! - links between operations, examples, servers and tag descriptions.
 //!
 //! Everything else must be equal: operations, parameters, request bodies,
 //! success responses and every schema, down to descriptions.
@@ -31,12 +31,13 @@ const ERROR_RESPONSE_REF: &str = "#/components/responses/Error";
 
 /// Component sections that exist only to be referenced; the comparison
 /// inlines their references. `schemas` stays: both documents name schemas.
-const INLINED_COMPONENTS: [&str; 5] = [
+const INLINED_COMPONENTS: [&str; 6] = [
     "parameters",
     "responses",
     "headers",
     "examples",
     "requestBodies",
+    "links",
 ];
 
 const OPERATION_METHODS: [&str; 8] = [
@@ -227,6 +228,7 @@ fn take_spec_allowances(mut doc: Value, report: &mut SyncReport) -> Value {
         take_error_responses(pointer, operation, report);
         take_extra_success_statuses(pointer, operation, report);
         take_parameter_defaults(pointer, operation, report);
+        take_links(operation, report);
     });
     strip_examples(&mut doc, report);
     doc
@@ -440,6 +442,27 @@ fn take_parameter_defaults(
                 server: allowed,
                 note: Some("a parameter default must be listed in PARAMETER_DEFAULTS with the server's value".to_owned()),
             });
+        }
+    }
+}
+
+/// Removes the links of responses (dropshot cannot state them), after
+/// checking that each names an operation of the spec.
+fn take_links(operation: &mut Map<String, Value>, report: &mut SyncReport) {
+    let name = operation_name(operation);
+    let Some(Value::Object(responses)) = operation.get_mut("responses") else {
+        return;
+    };
+    for (status, response) in responses.iter_mut() {
+        if let Some(Value::Object(links)) = response.as_object_mut().and_then(|r| r.remove("links"))
+        {
+            for (link, target) in links {
+                let to = target
+                    .get("operationId")
+                    .and_then(Value::as_str)
+                    .unwrap_or("?");
+                report.allow(format!("link {link} from {name} {status} to {to}"));
+            }
         }
     }
 }
@@ -676,6 +699,7 @@ mod tests {
             "description of tag \"task-agent-runs\"",
             "2 servers",
             "default 100 of parameter page_limit of list_task_agent_runs",
+            "link GetRun from put_task_agent_run 200 to get_task_agent_run",
         ] {
             assert!(
                 report.allowances.iter().any(|a| a.starts_with(expected)),

@@ -80,6 +80,7 @@ pub struct TaskAgentRun {
     pub session_id: SessionId,
     /// The user who started the run, if any.
     #[schemars(schema_with = "nullable::<Uuid>")]
+    #[serde(deserialize_with = "Option::deserialize")]
     pub user_id: Option<Uuid>,
     /// Prompt tokens consumed across all model calls.
     #[schemars(range(min = 0))]
@@ -92,22 +93,27 @@ pub struct TaskAgentRun {
     pub total_tokens: i64,
     /// Credits charged for this run alone, as a decimal string.
     #[schemars(schema_with = "nullable::<Decimal>")]
+    #[serde(deserialize_with = "Option::deserialize")]
     pub charged_credits: Option<Decimal>,
     /// Credits charged for this run including its continuations, as a
     /// decimal string.
     #[schemars(schema_with = "nullable::<Decimal>")]
+    #[serde(deserialize_with = "Option::deserialize")]
     pub total_charged_credits: Option<Decimal>,
     /// When the run started.
     pub created: DateTime<Utc>,
     /// When the run reached a terminal status; set exactly when `status` is
     /// terminal.
     #[schemars(schema_with = "nullable::<DateTime<Utc>>")]
+    #[serde(deserialize_with = "Option::deserialize")]
     pub completed: Option<DateTime<Utc>>,
     /// Last time the run made progress.
     #[schemars(schema_with = "nullable::<DateTime<Utc>>")]
+    #[serde(deserialize_with = "Option::deserialize")]
     pub last_activity_at: Option<DateTime<Utc>>,
     /// Wall-clock duration of the run in milliseconds.
     #[schemars(schema_with = "nullable_count")]
+    #[serde(deserialize_with = "Option::deserialize")]
     pub duration_ms: Option<i64>,
     /// Lifecycle state of the run.
     pub status: RunStatus,
@@ -115,15 +121,19 @@ pub struct TaskAgentRun {
     pub is_error: bool,
     /// Revision of the task agent's configuration that ran.
     #[schemars(schema_with = "nullable::<Uuid>")]
+    #[serde(deserialize_with = "Option::deserialize")]
     pub task_agent_revision_id: Option<Uuid>,
     /// The model the run was configured to use.
     #[schemars(schema_with = "nullable::<Uuid>")]
+    #[serde(deserialize_with = "Option::deserialize")]
     pub primary_llm_model_id: Option<Uuid>,
     /// The model used after the primary one failed, if the run fell back.
     #[schemars(schema_with = "nullable::<Uuid>")]
+    #[serde(deserialize_with = "Option::deserialize")]
     pub fallback_llm_model_id: Option<Uuid>,
     /// ADK invocation id (for example `e-<uuid>`).
     #[schemars(schema_with = "nullable::<String>")]
+    #[serde(deserialize_with = "Option::deserialize")]
     pub invocation_id: Option<String>,
     /// Whether this run continues an earlier run of the same session.
     pub is_continuation: bool,
@@ -137,27 +147,35 @@ pub struct TaskAgentRun {
     pub had_integration_tool_fail: bool,
     /// Why the primary model failed, when the run fell back.
     #[schemars(schema_with = "nullable::<String>")]
+    #[serde(deserialize_with = "Option::deserialize")]
     pub primary_failure_reason: Option<String>,
     /// Why the run stopped, when it did not complete normally.
     #[schemars(schema_with = "nullable::<String>")]
+    #[serde(deserialize_with = "Option::deserialize")]
     pub termination_reason: Option<String>,
     /// Task tools the run invoked, in order.
     #[schemars(schema_with = "nullable::<Vec<TaskToolInvocation>>")]
+    #[serde(deserialize_with = "Option::deserialize")]
     pub task_tools_invoked: Option<Vec<TaskToolInvocation>>,
     /// MCP tools the run invoked, in order.
     #[schemars(schema_with = "nullable::<Vec<McpToolInvocation>>")]
+    #[serde(deserialize_with = "Option::deserialize")]
     pub mcp_tools_invoked: Option<Vec<McpToolInvocation>>,
     /// Integration tools the run invoked, in order.
     #[schemars(schema_with = "nullable::<Vec<IntegrationToolInvocation>>")]
+    #[serde(deserialize_with = "Option::deserialize")]
     pub integration_tools_invoked: Option<Vec<IntegrationToolInvocation>>,
     /// Skills the run activated, in order.
     #[schemars(schema_with = "nullable::<Vec<SkillActivation>>")]
+    #[serde(deserialize_with = "Option::deserialize")]
     pub skills_activated: Option<Vec<SkillActivation>>,
     /// Time spent in each phase of the run, in order.
     #[schemars(schema_with = "nullable::<Vec<PhaseTiming>>")]
+    #[serde(deserialize_with = "Option::deserialize")]
     pub phase_timings: Option<Vec<PhaseTiming>>,
     /// How full the model's context window got.
     #[schemars(schema_with = "nullable::<ContextUsage>")]
+    #[serde(deserialize_with = "Option::deserialize")]
     pub context_usage: Option<ContextUsage>,
     /// Token and credit usage per model (one row per model used).
     pub model_usages: Vec<ModelUsage>,

@@ -1,6 +1,8 @@
 //! The nested objects of a run. They appear unchanged in responses and in
 //! `PUT` bodies; unknown fields are rejected so that a writer's typo never
-//! silently drops data.
+//! silently drops data, and nullable fields must be present (as `null`), as
+//! the schema says (`deserialize_with` stops serde from reading a missing
+//! `Option` as `None`).
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
@@ -20,14 +22,17 @@ pub struct TaskToolInvocation {
     pub task_name: String,
     /// The run of the invoked task, when one was recorded.
     #[schemars(schema_with = "nullable::<Uuid>")]
+    #[serde(deserialize_with = "Option::deserialize")]
     pub task_run_id: Option<Uuid>,
     /// Whether the call failed.
     pub is_error: bool,
     /// How long the call took, in milliseconds.
     #[schemars(schema_with = "nullable_count")]
+    #[serde(deserialize_with = "Option::deserialize")]
     pub duration_ms: Option<i64>,
     /// The error message of a failed call.
     #[schemars(schema_with = "nullable::<String>")]
+    #[serde(deserialize_with = "Option::deserialize")]
     pub error: Option<String>,
 }
 
@@ -39,6 +44,7 @@ pub struct McpToolInvocation {
     pub mcp_server_id: Uuid,
     /// Display name of the MCP server.
     #[schemars(schema_with = "nullable::<String>")]
+    #[serde(deserialize_with = "Option::deserialize")]
     pub server_name: Option<String>,
     /// Name of the tool.
     pub tool_name: String,
@@ -46,9 +52,11 @@ pub struct McpToolInvocation {
     pub is_error: bool,
     /// How long the call took, in milliseconds.
     #[schemars(schema_with = "nullable_count")]
+    #[serde(deserialize_with = "Option::deserialize")]
     pub duration_ms: Option<i64>,
     /// The error message of a failed call.
     #[schemars(schema_with = "nullable::<String>")]
+    #[serde(deserialize_with = "Option::deserialize")]
     pub error: Option<String>,
 }
 
@@ -64,9 +72,11 @@ pub struct IntegrationToolInvocation {
     pub is_error: bool,
     /// How long the call took, in milliseconds.
     #[schemars(schema_with = "nullable_count")]
+    #[serde(deserialize_with = "Option::deserialize")]
     pub duration_ms: Option<i64>,
     /// The error message of a failed call.
     #[schemars(schema_with = "nullable::<String>")]
+    #[serde(deserialize_with = "Option::deserialize")]
     pub error: Option<String>,
 }
 
@@ -78,11 +88,13 @@ pub struct SkillActivation {
     pub skill_id: Uuid,
     /// The revision of the skill that was activated.
     #[schemars(schema_with = "nullable::<Uuid>")]
+    #[serde(deserialize_with = "Option::deserialize")]
     pub skill_revision_id: Option<Uuid>,
     /// Name of the skill.
     pub name: String,
     /// When the skill was activated.
     #[schemars(schema_with = "nullable::<DateTime<Utc>>")]
+    #[serde(deserialize_with = "Option::deserialize")]
     pub activated_at: Option<DateTime<Utc>>,
 }
 
@@ -135,6 +147,7 @@ pub struct ModelUsage {
     pub total_tokens: i64,
     /// Credits charged for this model's usage, as a decimal string.
     #[schemars(schema_with = "nullable::<Decimal>")]
+    #[serde(deserialize_with = "Option::deserialize")]
     pub charged_credits: Option<Decimal>,
 }
 

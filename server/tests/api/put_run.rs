@@ -338,6 +338,14 @@ async fn a_body_of_the_wrong_shape_is_400_and_changes_nothing(backend: Backend) 
             "a missing nested field",
             with("phase_timings", json!([{"phase": "llm", "duration_ms": 5}])),
         ),
+        (
+            "a missing nested nullable field",
+            with(
+                "model_usages",
+                json!([{"llm_model_id": Uuid::new_v4(), "model_name": "m", "is_fallback": false,
+                        "input_tokens": 1, "output_tokens": 1, "total_tokens": 2}]),
+            ),
+        ),
         ("no session_id", without("session_id")),
         ("no status", without("status")),
         ("no created", without("created")),
