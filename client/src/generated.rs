@@ -330,7 +330,7 @@ pub mod types {
             value.parse()
         }
     }
-    /// An ADK session id: opaque, 1 to 128 characters.
+    /// An ADK session id: opaque, 1 to 128 characters, any but NUL.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct SessionId(::std::string::String);
@@ -353,6 +353,11 @@ pub mod types {
             }
             if value.chars().count() < 1usize {
                 return Err("shorter than 1 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
+                ::std::sync::LazyLock::new(|| ::regress::Regex::new("^[^\\u0000]*$").unwrap());
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[^\\u0000]*$\"".into());
             }
             Ok(Self(value.to_string()))
         }

@@ -3,11 +3,12 @@
 use std::io::ErrorKind;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use dropshot::{ConfigLogging, ConfigLoggingLevel, HttpServer};
+use dropshot::{ConfigLoggingLevel, HttpServer};
 use uuid::Uuid;
 
 use crate::auth::{DevIssuer, TokenRequest};
@@ -16,7 +17,10 @@ use crate::context::ServerContext;
 use crate::database_url::{DEFAULT_DATABASE, DatabaseUrl};
 use crate::demo::{self, DemoArgs};
 use crate::import;
-use crate::server::{self, ServerConfig};
+use crate::logging;
+use crate::metrics::Metrics;
+use crate::routes::Routes;
+use crate::server::{self, DEFAULT_MAX_CONCURRENT_REQUESTS, ServerConfig};
 use crate::storage::{Membership, Role};
 
 /// The Task Agent Runs API server.
@@ -135,20 +139,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-fn logger(level: ConfigLoggingLevel) -> anyhow::Result<slog::Logger> {
-    ConfigLogging::StderrTerminal { level }
-        .to_logger("task-agent-server")
-        .map_err(|error| anyhow::anyhow!("setting up logging: {error}"))
+/// The root logger and the metrics it feeds.
+fn observability(level: &ConfigLoggingLevel) -> (slog::Logger, Arc<Metrics>) {
+    let metrics = Arc::new(Metrics::new());
+    (
+        logging::logger(level, metrics.clone(), Routes::of_api()),
+        metrics,
+    )
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let shutdown = ShutdownSignal::listen()?;
     let config = args.resolve()?;
-    let log = logger(config.log_level.clone())?;
+    let (log, metrics) = observability(&config.log_level);
     let database = config.database.open().await?;
-    let server = server::start(&config.server, database, log.clone())?;
+    let server = server::start(&config.server, database, log.clone(), metrics)?;
     slog::info!(log, "serving"; "address" => %server.local_addr(), "database" => %config.database);
-    shutdown.serve_until(server).await
+    shutdown
+        .serve_until(server, config.shutdown_grace, &log)
+        .await
 }
 
 async fn run_import(args: ImportArgs) -> anyhow::Result<()> {
@@ -213,16 +222,27 @@ async fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
     let runs = demo::seed(store.as_ref()).await?;
     let issuer = DevIssuer::load_or_create(&args.data_dir)?;
     let reader_token = issuer.mint(&demo::reader_token_request())?;
-    let log = logger(ConfigLoggingLevel::Warn)?;
+    let (log, metrics) = observability(&ConfigLoggingLevel::Warn);
     let config = |bind| ServerConfig {
         bind,
         auth: demo::auth_config(&args.data_dir),
+        max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
     };
-    let server = match server::start(&config(args.bind), store.clone(), log.clone()) {
+    let server = match server::start(
+        &config(args.bind),
+        store.clone(),
+        log.clone(),
+        metrics.clone(),
+    ) {
         Ok(server) => server,
         Err(error) if is_address_in_use(&error) => {
             eprintln!("{} is taken; using a free port instead", args.bind);
-            server::start(&config(SocketAddr::new(args.bind.ip(), 0)), store, log)?
+            server::start(
+                &config(SocketAddr::new(args.bind.ip(), 0)),
+                store,
+                log.clone(),
+                metrics,
+            )?
         }
         Err(error) => return Err(error),
     };
@@ -231,7 +251,9 @@ async fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
         "{}",
         demo::instructions(&base_url, &database, &args.data_dir, runs, &reader_token)
     );
-    shutdown.serve_until(server).await
+    shutdown
+        .serve_until(server, DEMO_SHUTDOWN_GRACE, &log)
+        .await
 }
 
 fn is_address_in_use(error: &anyhow::Error) -> bool {
@@ -242,6 +264,9 @@ fn is_address_in_use(error: &anyhow::Error) -> bool {
             || cause.to_string().contains("Address already in use")
     })
 }
+
+/// How long the demo waits for requests in flight when stopped.
+const DEMO_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// SIGINT and SIGTERM, listened for from the start, so that a signal that
 /// arrives while the server is starting is not lost.
@@ -259,16 +284,28 @@ impl ShutdownSignal {
         })
     }
 
-    /// Serves until a signal, then stops accepting, lets in-flight requests
-    /// finish and returns.
-    async fn serve_until(mut self, server: HttpServer<ServerContext>) -> anyhow::Result<()> {
+    /// Serves until a signal, then stops accepting connections and lets the
+    /// requests in flight finish, for at most `grace`. The database pool
+    /// closes when the server's state is dropped.
+    async fn serve_until(
+        mut self,
+        server: HttpServer<ServerContext>,
+        grace: Duration,
+        log: &slog::Logger,
+    ) -> anyhow::Result<()> {
         tokio::select! {
             _ = self.terminate.recv() => {}
             _ = self.interrupt.recv() => {}
         }
-        server
-            .close()
-            .await
-            .map_err(|error| anyhow::anyhow!("shutting down: {error}"))
+        slog::info!(log, "shutting down"; "grace_secs" => grace.as_secs());
+        match tokio::time::timeout(grace, server.close()).await {
+            Ok(closed) => closed.map_err(|error| anyhow::anyhow!("shutting down: {error}"))?,
+            Err(_) => slog::warn!(
+                log,
+                "requests still in flight after the grace period were abandoned"
+            ),
+        }
+        slog::info!(log, "stopped");
+        Ok(())
     }
 }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use crate::auth::JwksSource;
 use crate::database_url::{DEFAULT_DATABASE, DatabaseUrl};
-use crate::server::{AuthConfig, ServerConfig, TokenIssuer};
+use crate::server::{AuthConfig, DEFAULT_MAX_CONCURRENT_REQUESTS, ServerConfig, TokenIssuer};
 
 /// The default listen address.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -20,6 +20,7 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "data";
 const DEFAULT_LEEWAY_SECS: u64 = 30;
 const DEFAULT_JWKS_REFETCH_SECS: u64 = 10;
+const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 30;
 
 /// Flags of `serve` (each also a `TASK_AGENT_<KEY>` variable).
 #[derive(Args, Clone, Debug, Default)]
@@ -54,6 +55,12 @@ pub struct ServeArgs {
     /// Directory for the development issuer's key [default: data]
     #[arg(long, env = "TASK_AGENT_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// API requests handled at once; more get 503 with Retry-After [default: 256]
+    #[arg(long, env = "TASK_AGENT_MAX_CONCURRENT_REQUESTS")]
+    pub max_concurrent_requests: Option<usize>,
+    /// On SIGTERM or SIGINT, how long in-flight requests may take to finish, in seconds [default: 30]
+    #[arg(long, env = "TASK_AGENT_SHUTDOWN_GRACE_SECS")]
+    pub shutdown_grace_secs: Option<u64>,
     /// Log level: trace, debug, info, warn, error or critical [default: info]
     #[arg(long, env = "TASK_AGENT_LOG_LEVEL", value_parser = parse_level)]
     pub log_level: Option<ConfigLoggingLevel>,
@@ -76,6 +83,8 @@ struct FileConfig {
     jwks_refetch_secs: Option<u64>,
     dev_issuer: Option<bool>,
     data_dir: Option<PathBuf>,
+    max_concurrent_requests: Option<usize>,
+    shutdown_grace_secs: Option<u64>,
     log_level: Option<ConfigLoggingLevel>,
 }
 
@@ -83,6 +92,8 @@ struct FileConfig {
 #[derive(Clone, Debug)]
 pub struct ServeConfig {
     pub server: ServerConfig,
+    /// How long in-flight requests may take to finish on shutdown.
+    pub shutdown_grace: Duration,
     pub database: DatabaseUrl,
     pub log_level: ConfigLoggingLevel,
 }
@@ -140,7 +151,17 @@ impl ServeArgs {
                     .or(file.bind)
                     .unwrap_or_else(|| DEFAULT_BIND.parse().expect("the default address parses")),
                 auth,
+                max_concurrent_requests: self
+                    .max_concurrent_requests
+                    .or(file.max_concurrent_requests)
+                    .unwrap_or(DEFAULT_MAX_CONCURRENT_REQUESTS)
+                    .max(1),
             },
+            shutdown_grace: Duration::from_secs(
+                self.shutdown_grace_secs
+                    .or(file.shutdown_grace_secs)
+                    .unwrap_or(DEFAULT_SHUTDOWN_GRACE_SECS),
+            ),
             database,
             log_level: self
                 .log_level

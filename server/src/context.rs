@@ -4,10 +4,12 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 use jsonwebtoken::jwk::JwkSet;
+use tokio::sync::{Semaphore, SemaphorePermit};
 use uuid::Uuid;
 
 use crate::auth::{Access, JwtVerifier, Principal, authorize, bearer_token};
 use crate::error::ApiError;
+use crate::metrics::Metrics;
 use crate::storage::Database;
 
 /// What the handlers need.
@@ -16,9 +18,21 @@ pub struct ServerContext {
     pub verifier: JwtVerifier,
     /// The development issuer's keys, published when it is enabled.
     pub dev_jwks: Option<JwkSet>,
+    pub metrics: Arc<Metrics>,
+    /// Permits for API requests in progress: beyond the limit, requests get
+    /// 503 at once instead of queueing for database connections.
+    pub admission: Semaphore,
 }
 
 impl ServerContext {
+    /// A permit to handle one API request, or 503 when the server is at its
+    /// limit of concurrent requests.
+    pub fn admit(&self) -> Result<SemaphorePermit<'_>, ApiError> {
+        self.admission
+            .try_acquire()
+            .map_err(|_| ApiError::Overloaded)
+    }
+
     /// Authenticates the request and decides `access` to the runs of
     /// `org_id`, before anything about the runs themselves is looked up, so
     /// that a non-member learns nothing about which runs exist.

@@ -171,3 +171,88 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::api::RunStatus;
+
+    fn position() -> impl Strategy<Value = Position> {
+        (any::<i64>(), 0..1_000_000_000u32, any::<u128>()).prop_map(|(seconds, nanos, id)| {
+            Position {
+                created: Timestamp { seconds, nanos },
+                run_id: Uuid::from_u128(id),
+            }
+        })
+    }
+
+    fn list() -> impl Strategy<Value = ListIdentity> {
+        (
+            any::<u128>(),
+            proptest::option::of("[a-z0-9-]{0,12}"),
+            proptest::option::of(0..5usize),
+            any::<Option<bool>>(),
+        )
+            .prop_map(|(agent, session_id, status, is_error)| {
+                let task_agent = TaskAgentPath {
+                    org_id: Uuid::nil(),
+                    project_id: Uuid::nil(),
+                    task_agent_id: Uuid::from_u128(agent),
+                };
+                let filter = RunFilter {
+                    session_id,
+                    status: status.map(|i| RunStatus::ALL[i]),
+                    is_error,
+                    ..Default::default()
+                };
+                ListIdentity::new(&task_agent, &filter)
+            })
+    }
+
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+    proptest! {
+        #[test]
+        fn every_cursor_decodes_to_its_position(position in position(), list in list()) {
+            prop_assert_eq!(decode(&encode(position, &list), &list).unwrap(), position);
+        }
+
+        #[test]
+        fn every_changed_character_is_detected(
+            position in position(),
+            list in list(),
+            index in any::<prop::sample::Index>(),
+            replacement in any::<prop::sample::Index>(),
+        ) {
+            let cursor = encode(position, &list);
+            let mut bytes = cursor.clone().into_bytes();
+            let at = index.index(bytes.len());
+            let new = ALPHABET[replacement.index(ALPHABET.len())];
+            prop_assume!(bytes[at] != new);
+            bytes[at] = new;
+            prop_assert!(decode(&String::from_utf8(bytes).unwrap(), &list).is_err());
+        }
+
+        #[test]
+        fn truncated_or_extended_cursors_are_rejected(
+            position in position(),
+            list in list(),
+            cut in any::<prop::sample::Index>(),
+            extra in "[A-Za-z0-9_-]{1,4}",
+        ) {
+            let cursor = encode(position, &list);
+            let truncated = &cursor[..cut.index(cursor.len())];
+            prop_assert!(decode(truncated, &list).is_err());
+            let extended = cursor.clone() + &extra;
+            prop_assert!(decode(&extended, &list).is_err());
+        }
+
+        #[test]
+        fn a_cursor_is_rejected_by_any_other_list(position in position(), a in list(), b in list()) {
+            prop_assume!(a != b);
+            prop_assert!(decode(&encode(position, &a), &b).is_err());
+        }
+    }
+}

@@ -34,6 +34,9 @@ pub enum ApiError {
     /// Well-formed input that breaks a rule.
     #[error("{field}: {problem}")]
     Invalid { field: String, problem: String },
+    /// The server is at its limit of concurrent requests.
+    #[error("the server is at its limit of concurrent requests; retry shortly")]
+    Overloaded,
     /// The database cannot be reached.
     #[error("the database is unavailable")]
     Unavailable(#[source] anyhow::Error),
@@ -136,6 +139,13 @@ impl From<ApiError> for HttpError {
             ),
             ApiError::Invalid { .. } => {
                 client("InvalidValue", ClientErrorStatusCode::UNPROCESSABLE_ENTITY)
+            }
+            ApiError::Overloaded => {
+                let mut error = HttpError::for_unavail(Some("Overloaded".to_owned()), message);
+                error
+                    .headers_mut()
+                    .insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+                error
             }
             ApiError::Unavailable(cause) => {
                 let mut error = HttpError::for_unavail(

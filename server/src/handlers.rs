@@ -1,10 +1,15 @@
-//! The implementation of the API trait: authorize, extract, call
+//! The implementation of the API trait: admit, authorize, call
 //! [`crate::runs`], and shape the HTTP response. Errors become `HttpError`
 //! in one place ([`crate::error`]).
+
+use std::any::Any;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
 
 use dropshot::{
     Header, HttpError, HttpResponseHeaders, HttpResponseOk, Path, Query, RequestContext, TypedBody,
 };
+use futures::FutureExt;
 
 use crate::api::{
     PutRunHeaders, PutRunResponse, RunHeaders, RunListQuery, RunPath, RunResponse, TaskAgentPath,
@@ -20,6 +25,32 @@ use crate::storage::PutOutcome;
 /// The server's implementation of [`TaskAgentRunsApi`].
 pub enum TaskAgentRunsImpl {}
 
+/// Runs the body of a handler: with an admission permit (503 beyond the
+/// limit of concurrent requests), and with a panic turned into a 500 whose
+/// cause goes to the log, so that one bad request can take down neither its
+/// connection nor the server.
+pub async fn guarded<T>(
+    context: &ServerContext,
+    body: impl Future<Output = Result<T, ApiError>>,
+) -> Result<T, HttpError> {
+    let _permit = context.admit()?;
+    match AssertUnwindSafe(body).catch_unwind().await {
+        Ok(result) => Ok(result?),
+        Err(panic) => {
+            let cause = anyhow::anyhow!("the handler panicked: {}", panic_message(panic.as_ref()));
+            Err(ApiError::Internal(cause).into())
+        }
+    }
+}
+
+fn panic_message(panic: &(dyn Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
+}
+
 impl TaskAgentRunsApi for TaskAgentRunsImpl {
     type Context = ServerContext;
 
@@ -28,15 +59,18 @@ impl TaskAgentRunsApi for TaskAgentRunsImpl {
         path: Path<RunPath>,
     ) -> Result<RunResponse, HttpError> {
         let context = rqctx.context();
-        let path = path.into_inner();
-        context
-            .authorize(rqctx.request.headers(), path.org_id, Access::Read)
-            .await?;
-        let stored = runs::get_run(context.database.as_ref(), &path).await?;
-        Ok(HttpResponseHeaders::new(
-            HttpResponseOk(stored.run),
-            RunHeaders { etag: stored.etag },
-        ))
+        guarded(context, async {
+            let path = path.into_inner();
+            context
+                .authorize(rqctx.request.headers(), path.org_id, Access::Read)
+                .await?;
+            let stored = runs::get_run(context.database.as_ref(), &path).await?;
+            Ok(HttpResponseHeaders::new(
+                HttpResponseOk(stored.run),
+                RunHeaders { etag: stored.etag },
+            ))
+        })
+        .await
     }
 
     async fn list_task_agent_runs(
@@ -45,12 +79,16 @@ impl TaskAgentRunsApi for TaskAgentRunsImpl {
         query: Query<RunListQuery>,
     ) -> Result<HttpResponseOk<TaskAgentRunPage>, HttpError> {
         let context = rqctx.context();
-        let path = path.into_inner();
-        context
-            .authorize(rqctx.request.headers(), path.org_id, Access::Read)
-            .await?;
-        let page = runs::list_runs(context.database.as_ref(), &path, query.into_inner()).await?;
-        Ok(HttpResponseOk(page))
+        guarded(context, async {
+            let path = path.into_inner();
+            context
+                .authorize(rqctx.request.headers(), path.org_id, Access::Read)
+                .await?;
+            let page =
+                runs::list_runs(context.database.as_ref(), &path, query.into_inner()).await?;
+            Ok(HttpResponseOk(page))
+        })
+        .await
     }
 
     async fn put_task_agent_run(
@@ -60,30 +98,46 @@ impl TaskAgentRunsApi for TaskAgentRunsImpl {
         body: TypedBody<TaskAgentRunWrite>,
     ) -> Result<PutRunResponse, HttpError> {
         let context = rqctx.context();
-        let path = path.into_inner();
-        context
-            .authorize(rqctx.request.headers(), path.org_id, Access::Write)
+        guarded(context, async {
+            let path = path.into_inner();
+            context
+                .authorize(rqctx.request.headers(), path.org_id, Access::Write)
+                .await?;
+            let if_match = headers
+                .into_inner()
+                .if_match
+                .map(|value| {
+                    IfMatch::parse(&value).map_err(|error| ApiError::BadRequest(error.to_string()))
+                })
+                .transpose()?;
+            let (outcome, stored) = runs::put_run(
+                context.database.as_ref(),
+                &path,
+                body.into_inner(),
+                if_match,
+            )
             .await?;
-        let if_match = headers
-            .into_inner()
-            .if_match
-            .map(|value| {
-                IfMatch::parse(&value).map_err(|error| ApiError::BadRequest(error.to_string()))
+            let headers = RunHeaders { etag: stored.etag };
+            Ok(match outcome {
+                PutOutcome::Created => PutRunResponse::Created(stored.run, headers),
+                PutOutcome::Replaced | PutOutcome::Unchanged => {
+                    PutRunResponse::Replaced(stored.run, headers)
+                }
             })
-            .transpose()?;
-        let (outcome, stored) = runs::put_run(
-            context.database.as_ref(),
-            &path,
-            body.into_inner(),
-            if_match,
-        )
-        .await?;
-        let headers = RunHeaders { etag: stored.etag };
-        Ok(match outcome {
-            PutOutcome::Created => PutRunResponse::Created(stored.run, headers),
-            PutOutcome::Replaced | PutOutcome::Unchanged => {
-                PutRunResponse::Replaced(stored.run, headers)
-            }
         })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panic_messages_are_read_from_both_payload_types() {
+        let literal = std::panic::catch_unwind(|| panic!("boom")).unwrap_err();
+        assert_eq!(panic_message(literal.as_ref()), "boom");
+        let formatted = std::panic::catch_unwind(|| panic!("boom {}", 7)).unwrap_err();
+        assert_eq!(panic_message(formatted.as_ref()), "boom 7");
     }
 }

@@ -1,7 +1,9 @@
-//! Unpublished endpoints for operators and tools: liveness, readiness, and
-//! the development issuer's keys.
+//! Unpublished endpoints for operators and tools: liveness, readiness,
+//! metrics, and the development issuer's keys.
 
-use dropshot::{HttpError, HttpResponseOk, RequestContext, endpoint};
+use dropshot::{Body, HttpError, HttpResponseOk, RequestContext, endpoint};
+use http::Response;
+use http::header::CONTENT_TYPE;
 use jsonwebtoken::jwk::JwkSet;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -39,6 +41,19 @@ pub async fn readyz(
         .into());
     }
     Ok(HttpResponseOk(ProbeStatus { status: "ready" }))
+}
+
+/// Metrics in Prometheus' text format.
+#[endpoint { method = GET, path = "/metrics", unpublished = true }]
+pub async fn metrics(rqctx: RequestContext<ServerContext>) -> Result<Response<Body>, HttpError> {
+    let context = rqctx.context();
+    let text = context.metrics.render(
+        context.database.pool_status(),
+        context.verifier.cached_tokens(),
+    );
+    Ok(Response::builder()
+        .header(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
+        .body(text.into())?)
 }
 
 /// The development issuer's public keys (404 unless it is enabled).

@@ -60,6 +60,22 @@ pub async fn list_runs(
         task_agent_revision_id: query.task_agent_revision_id,
     };
     let list = ListIdentity::new(task_agent, &filter);
+    // No stored session contains NUL (PUT refuses it), and databases cannot
+    // compare text with one.
+    if filter
+        .session_id
+        .as_deref()
+        .is_some_and(|session| session.contains('\0'))
+    {
+        return Ok(TaskAgentRunPage {
+            results: Vec::new(),
+            pagination: Pagination {
+                next_cursor: None,
+                has_next: false,
+                page_limit,
+            },
+        });
+    }
     let after = query
         .cursor
         .as_deref()

@@ -13,8 +13,10 @@ use crate::auth::{DEV_ISSUER, DevIssuer, JwksSource, JwtVerifier, KeySet, Verifi
 use crate::context::ServerContext;
 use crate::docs;
 use crate::handlers::TaskAgentRunsImpl;
+use crate::metrics::Metrics;
 use crate::probes;
 use crate::storage::Database;
+use tokio::sync::Semaphore;
 
 /// Largest request body accepted: a run with long tool and file lists is a
 /// few tens of kilobytes; anything near this limit is a mistake or an attack.
@@ -33,7 +35,14 @@ pub struct ServerConfig {
     /// Address to listen on (port 0 picks a free port).
     pub bind: SocketAddr,
     pub auth: AuthConfig,
+    /// API requests handled at once; more get 503 with `Retry-After`.
+    pub max_concurrent_requests: usize,
 }
+
+/// The default of [`ServerConfig::max_concurrent_requests`]: enough to keep
+/// every database connection busy with a queue behind it, few enough that an
+/// overload is refused rather than left to time out.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 256;
 
 /// How tokens are verified.
 #[derive(Clone, Debug)]
@@ -63,6 +72,7 @@ pub fn api_description() -> anyhow::Result<ApiDescription<ServerContext>> {
     let unpublished = [
         api.register(probes::healthz),
         api.register(probes::readyz),
+        api.register(probes::metrics),
         api.register(probes::jwks),
         api.register(docs::reference),
         api.register(docs::reference_bundle),
@@ -105,6 +115,7 @@ pub fn start(
     config: &ServerConfig,
     database: Arc<dyn Database>,
     log: slog::Logger,
+    metrics: Arc<Metrics>,
 ) -> anyhow::Result<HttpServer<ServerContext>> {
     let (verifier, dev_jwks) = verifier(&config.auth)?;
     let dropshot_config = ConfigDropshot {
@@ -120,6 +131,8 @@ pub fn start(
             database,
             verifier,
             dev_jwks,
+            metrics,
+            admission: Semaphore::new(config.max_concurrent_requests),
         },
         log,
     )

@@ -28,7 +28,7 @@ pub use run_parts::{
     ContextUsage, IntegrationToolInvocation, McpToolInvocation, ModelUsage, PhaseTiming, RunFile,
     RunFileSource, SkillActivation, TaskToolInvocation,
 };
-pub use scalars::{DECIMAL_PATTERN, Decimal, SESSION_ID_MAX_CHARS, SessionId};
+pub use scalars::{DECIMAL_PATTERN, Decimal, SESSION_ID_MAX_CHARS, SESSION_ID_PATTERN, SessionId};
 pub use serialized::Serialized;
 
 /// Title of the API, as the spec's `info.title` has it.

@@ -13,13 +13,17 @@ pub const DECIMAL_PATTERN: &str = r"^(?!^[-+.]*$)[+-]?0*\d*\.?\d*$";
 /// Most characters in a [`SessionId`].
 pub const SESSION_ID_MAX_CHARS: u32 = 128;
 
+/// The pattern of a [`SessionId`]: any characters but NUL, which databases
+/// cannot store in the text columns that sessions are looked up by.
+pub const SESSION_ID_PATTERN: &str = r"^[^\u0000]*$";
+
 /// A credit amount as a decimal string (for example `"0.0450"`), exact where
 /// a binary float would round.
 #[derive(Clone, Debug, Deserialize, Eq, Hash, PartialEq, Serialize)]
 #[serde(transparent)]
 pub struct Decimal(pub String);
 
-/// An ADK session id: opaque, 1 to 128 characters.
+/// An ADK session id: opaque, 1 to 128 characters, no NUL.
 #[derive(Clone, Debug, Deserialize, Eq, Hash, PartialEq, Serialize)]
 #[serde(transparent)]
 pub struct SessionId(pub String);
@@ -60,11 +64,11 @@ impl JsonSchema for SessionId {
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         string_schema(
-            "An ADK session id: opaque, 1 to 128 characters.",
+            "An ADK session id: opaque, 1 to 128 characters, any but NUL.",
             StringValidation {
                 min_length: Some(1),
                 max_length: Some(SESSION_ID_MAX_CHARS),
-                ..Default::default()
+                pattern: Some(SESSION_ID_PATTERN.to_owned()),
             },
         )
     }

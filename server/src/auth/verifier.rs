@@ -148,6 +148,9 @@ impl JwtVerifier {
         let claims = decode::<Claims>(token, &key.decoding, &validation)
             .map_err(|error| invalid(describe(error.kind())))?
             .claims;
+        if claims.sub.is_empty() || claims.sub.contains('\0') {
+            return Err(invalid("the subject is empty or contains NUL".to_owned()));
+        }
         let mut scopes: Vec<String> = match claims.scp {
             Some(Scopes::List(list)) => list,
             Some(Scopes::Text(text)) => text.split_whitespace().map(str::to_owned).collect(),

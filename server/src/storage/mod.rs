@@ -77,6 +77,9 @@ pub trait RunStore: Send + Sync + 'static {
     /// pick poor plans until its own background analysis catches up.
     async fn update_statistics(&self) -> Result<(), StoreError>;
 
+    /// How the connection pool is doing (for metrics).
+    fn pool_status(&self) -> crate::metrics::PoolStatus;
+
     /// Whether the database answers (for readiness).
     async fn ping(&self) -> Result<(), StoreError>;
 }

@@ -240,6 +240,14 @@ async fn every_filter_keeps_exactly_the_matching_runs_newest_first(backend: Back
         .unwrap()
         .into_inner();
     assert!(nothing.results.is_empty());
+    let nul = server
+        .http
+        .get(server.url(&format!("{}?session_id=a%00b", agent.runs_path())))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(nul.status(), 200, "a session with NUL matches nothing");
+    assert_eq!(nul.json::<Value>().await.unwrap()["results"], json!([]));
     let other = server
         .client
         .list_task_agent_runs()

@@ -450,6 +450,7 @@ async fn a_body_that_breaks_a_rule_is_422_naming_the_field_and_changes_nothing(b
         ("completed", |r| r["completed"] = json!(at(5))),
         ("session_id", |r| r["session_id"] = json!("")),
         ("session_id", |r| r["session_id"] = json!("é".repeat(129))),
+        ("session_id", |r| r["session_id"] = json!("a\u{0}b")),
         ("duration_ms", |r| r["duration_ms"] = json!(-1)),
         ("task_tools_invoked[0].duration_ms", |r| {
             r["task_tools_invoked"][0]["duration_ms"] = json!(-1)

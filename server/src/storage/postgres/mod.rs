@@ -468,6 +468,15 @@ impl RunStore for PostgresStore {
         Ok(())
     }
 
+    fn pool_status(&self) -> crate::metrics::PoolStatus {
+        let status = self.pool.status();
+        crate::metrics::PoolStatus {
+            open: status.size,
+            idle: status.available,
+            max: status.max_size,
+        }
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.client().await?.simple_query("SELECT 1").await?;
         Ok(())

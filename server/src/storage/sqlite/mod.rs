@@ -231,6 +231,15 @@ impl RunStore for SqliteStore {
             .await
     }
 
+    fn pool_status(&self) -> crate::metrics::PoolStatus {
+        let state = self.pool.state();
+        crate::metrics::PoolStatus {
+            open: state.connections as usize,
+            idle: state.idle_connections as usize,
+            max: self.pool.max_size() as usize,
+        }
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.with_connection(|connection| Ok(connection.query_row("SELECT 1", [], |_| Ok(()))?))
             .await

@@ -79,6 +79,50 @@ impl TestDatabase {
     }
 }
 
+/// Holds the write lock of a test database until dropped.
+pub enum WriteLock {
+    Sqlite(#[allow(dead_code)] rusqlite::Connection),
+    Postgres(
+        #[allow(dead_code)] tokio_postgres::Client,
+        tokio::task::JoinHandle<()>,
+    ),
+}
+
+impl Drop for WriteLock {
+    fn drop(&mut self) {
+        if let WriteLock::Postgres(_, connection) = self {
+            connection.abort();
+        }
+    }
+}
+
+impl TestDatabase {
+    /// Takes the lock that writes of runs need, as a long transaction of
+    /// another client would; reads go on.
+    pub async fn lock_writes(&self) -> WriteLock {
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => {
+                let connection = rusqlite::Connection::open(path).unwrap();
+                connection.execute_batch("BEGIN EXCLUSIVE").unwrap();
+                WriteLock::Sqlite(connection)
+            }
+            DatabaseUrl::Postgres(url) => {
+                let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+                let connection = tokio::spawn(async move {
+                    let _ = connection.await;
+                });
+                client
+                    .batch_execute("BEGIN; LOCK TABLE task_agent_runs IN EXCLUSIVE MODE")
+                    .await
+                    .unwrap();
+                WriteLock::Postgres(client, connection)
+            }
+        }
+    }
+}
+
 /// Runs `sql` on the administrative connection.
 async fn admin(url: &str, sql: &str) {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)

@@ -18,10 +18,13 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use task_agent_client::Client;
 use task_agent_server::auth::{JwksSource, WRITE_SCOPE};
 use task_agent_server::context::ServerContext;
-use task_agent_server::server::{self, AuthConfig, ServerConfig, TokenIssuer};
+use task_agent_server::metrics::Metrics;
+use task_agent_server::server::{
+    self, AuthConfig, DEFAULT_MAX_CONCURRENT_REQUESTS, ServerConfig, TokenIssuer,
+};
 use task_agent_server::storage::{Database, Membership, Role};
 
-pub use backend::{Backend, TestDatabase};
+pub use backend::{Backend, TestDatabase, WriteLock};
 pub use idp::TestIdp;
 pub use process::{ServerProcess, free_port};
 pub use proxy::ConformanceProxy;
@@ -39,6 +42,7 @@ pub struct AuthOptions {
     pub audience: Option<String>,
     pub leeway: Duration,
     pub refetch_interval: Duration,
+    pub max_concurrent_requests: usize,
 }
 
 impl Default for AuthOptions {
@@ -48,6 +52,7 @@ impl Default for AuthOptions {
             audience: None,
             leeway: Duration::from_secs(5),
             refetch_interval: Duration::from_millis(100),
+            max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
         }
     }
 }
@@ -65,7 +70,7 @@ pub struct TestServer {
     pub database: Arc<dyn Database>,
     proxy: ConformanceProxy,
     server: Option<HttpServer<ServerContext>>,
-    _storage: TestDatabase,
+    storage: TestDatabase,
 }
 
 impl TestServer {
@@ -91,8 +96,11 @@ impl TestServer {
                 leeway: options.leeway,
                 jwks_refetch_interval: options.refetch_interval,
             },
+            max_concurrent_requests: options.max_concurrent_requests,
         };
-        let server = server::start(&config, database.clone(), log).expect("the server starts");
+        let metrics = Arc::new(Metrics::new());
+        let server =
+            server::start(&config, database.clone(), log, metrics).expect("the server starts");
         let proxy = ConformanceProxy::start(server.local_addr()).await;
         let url = format!("http://{}", proxy.address());
         let mut writer_claims = idp.hydra_claims(WRITER, &["openid", WRITE_SCOPE]);
@@ -108,7 +116,7 @@ impl TestServer {
             database,
             proxy,
             server: Some(server),
-            _storage: storage,
+            storage,
         }
     }
 
@@ -130,6 +138,16 @@ impl TestServer {
     /// The generated client, sending `token`.
     pub fn client_with_token(&self, token: &str) -> Client {
         Client::with_bearer_token(&self.url, token).unwrap()
+    }
+
+    /// Holds the database's write lock until the guard is dropped.
+    pub async fn block_writes(&self) -> WriteLock {
+        self.storage.lock_writes().await
+    }
+
+    /// The server's own address, bypassing the proxy (for raw HTTP).
+    pub fn server_address(&self) -> std::net::SocketAddr {
+        self.server.as_ref().expect("running").local_addr()
     }
 
     /// The URL of `path` on the server (through the proxy).
@@ -160,8 +178,10 @@ pub fn http_client(token: Option<&str>) -> reqwest::Client {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        if let Some(server) = self.server.take() {
-            tokio::spawn(async move { server.close().await });
+        if let (Some(server), Ok(runtime)) =
+            (self.server.take(), tokio::runtime::Handle::try_current())
+        {
+            runtime.spawn(async move { server.close().await });
         }
         let violations = self.proxy.violations();
         if !std::thread::panicking() {

@@ -19,18 +19,25 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// A `task-agent-server serve` process.
+/// A `task-agent-server serve` process; its log goes to a file.
 pub struct ServerProcess {
     child: Child,
     /// `http://127.0.0.1:PORT`.
     pub url: String,
+    log: tempfile::NamedTempFile,
 }
 
 impl ServerProcess {
     /// Starts a server on `database_url` trusting `idp`, and waits until it
     /// answers `/healthz`.
     pub async fn start(database_url: &str, idp: &TestIdp) -> ServerProcess {
+        ServerProcess::start_with(database_url, idp, &[]).await
+    }
+
+    /// The same, with more arguments for `serve`.
+    pub async fn start_with(database_url: &str, idp: &TestIdp, extra: &[&str]) -> ServerProcess {
         let port = free_port();
+        let log = tempfile::NamedTempFile::new().unwrap();
         let child = Command::new(BINARY)
             .args([
                 "serve",
@@ -47,15 +54,16 @@ impl ServerProcess {
                 "--jwks-refetch-secs",
                 "1",
             ])
-            .args(["--log-level", "error"])
+            .args(extra)
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(log.reopen().unwrap())
             .kill_on_drop(true)
             .spawn()
             .expect("the server binary starts");
         let mut server = ServerProcess {
             child,
             url: format!("http://127.0.0.1:{port}"),
+            log,
         };
         server.wait_until_answering().await;
         server
@@ -81,6 +89,11 @@ impl ServerProcess {
         }
     }
 
+    /// What the server has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log.path()).unwrap()
+    }
+
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
         self.child.try_wait().unwrap().is_none()
@@ -103,5 +116,13 @@ impl ServerProcess {
             .await
             .expect("it stops")
             .unwrap()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("--- log of the server at {} ---\n{}", self.url, self.log());
+        }
     }
 }
