@@ -2,6 +2,7 @@
 //! generated client in sync.
 
 mod client_code;
+mod soak;
 mod spec_file;
 mod spec_sync;
 
@@ -27,6 +28,18 @@ enum Command {
     Check,
     /// Regenerate the client from openapi.yaml (client/src/generated.rs).
     Generate,
+    /// Drive a mixed load (reads, lists, writes, bad requests) against a release build and report errors and memory.
+    Soak {
+        /// How long, in seconds
+        #[arg(long, default_value_t = 180)]
+        duration_secs: u64,
+        /// Concurrent clients
+        #[arg(long, default_value_t = 16)]
+        workers: usize,
+        /// Runs written before the load starts
+        #[arg(long, default_value_t = 2_000)]
+        seed_runs: u64,
+    },
     /// Write the API reference as a static site (HTML, Scalar's bundle, the spec) to host anywhere.
     Docs {
         /// Output directory
@@ -72,6 +85,9 @@ fn run(cli: Cli) -> Result<bool> {
             let client = client_code::check(&spec)?;
             print!("{client}");
             Ok(server.is_in_sync() && client.is_in_sync())
+        }
+        Command::Soak { duration_secs, workers, seed_runs } => {
+            soak::soak(std::time::Duration::from_secs(duration_secs), workers.max(1), seed_runs.max(1))
         }
         Command::Docs { out } => {
             use task_agent_server::docs;
