@@ -86,9 +86,15 @@ fn run(cli: Cli) -> Result<bool> {
             print!("{client}");
             Ok(server.is_in_sync() && client.is_in_sync())
         }
-        Command::Soak { duration_secs, workers, seed_runs } => {
-            soak::soak(std::time::Duration::from_secs(duration_secs), workers.max(1), seed_runs.max(1))
-        }
+        Command::Soak {
+            duration_secs,
+            workers,
+            seed_runs,
+        } => soak::soak(
+            std::time::Duration::from_secs(duration_secs),
+            workers.max(1),
+            seed_runs.max(1),
+        ),
         Command::Docs { out } => {
             use task_agent_server::docs;
             std::fs::create_dir_all(&out)?;

@@ -42,9 +42,14 @@ fn rss_kib(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|status| {
-            status.lines().find(|line| line.starts_with(field)).and_then(|line| {
-                line.split_whitespace().nth(1).and_then(|kib| kib.parse().ok())
-            })
+            status
+                .lines()
+                .find(|line| line.starts_with(field))
+                .and_then(|line| {
+                    line.split_whitespace()
+                        .nth(1)
+                        .and_then(|kib| kib.parse().ok())
+                })
         })
         .unwrap_or(0)
 }
@@ -87,41 +92,100 @@ pub fn soak(duration: Duration, workers: usize, seed_runs: u64) -> Result<bool> 
     let samples = SampleRuns::new(7, 4);
     let org = samples.org_id.to_string();
     for (subject, role) in [("soak-reader", "reader"), ("soak-writer", "writer")] {
-        run_command(&binary, &["members", "add", "--database", &database, "--org", &org, "--subject", subject, "--role", role])?;
+        run_command(
+            &binary,
+            &[
+                "members",
+                "add",
+                "--database",
+                &database,
+                "--org",
+                &org,
+                "--subject",
+                subject,
+                "--role",
+                role,
+            ],
+        )?;
     }
     let token = |subject: &str, scopes: &[&str]| -> Result<String> {
-        let mut args = vec!["token", "--data-dir", data_dir, "--sub", subject, "--ttl-secs", "86400"];
+        let mut args = vec![
+            "token",
+            "--data-dir",
+            data_dir,
+            "--sub",
+            subject,
+            "--ttl-secs",
+            "86400",
+        ];
         for scope in scopes {
             args.extend(["--scope", scope]);
         }
         run_command(&binary, &args)
     };
-    let (reader, writer, stranger) =
-        (token("soak-reader", &[])?, token("soak-writer", &["task_agent_runs:write"])?, token("stranger", &[])?);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let (reader, writer, stranger) = (
+        token("soak-reader", &[])?,
+        token("soak-writer", &["task_agent_runs:write"])?,
+        token("stranger", &[])?,
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let log = std::fs::File::create(data.join("server.log"))?;
     let server = Server(
         Command::new(&binary)
-            .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--database", &database])
-            .args(["--dev-issuer", "--data-dir", data_dir, "--log-level", "warn"])
+            .args([
+                "serve",
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+                "--database",
+                &database,
+            ])
+            .args([
+                "--dev-issuer",
+                "--data-dir",
+                data_dir,
+                "--log-level",
+                "warn",
+            ])
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()?,
     );
     let pid = server.0.id();
     let url = format!("http://127.0.0.1:{port}");
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let run = Arc::new(Run { url, reader, writer, stranger, samples, seeded: seed_runs });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let run = Arc::new(Run {
+        url,
+        reader,
+        writer,
+        stranger,
+        samples,
+        seeded: seed_runs,
+    });
     runtime.block_on(wait_ready(&run.url))?;
     eprintln!("seeding {seed_runs} runs ...");
     runtime.block_on(seed(&run))?;
     let rss_start = rss_kib(pid, "VmRSS:");
-    eprintln!("soaking for {} s with {workers} workers ...", duration.as_secs());
+    eprintln!(
+        "soaking for {} s with {workers} workers ...",
+        duration.as_secs()
+    );
     let tally = Arc::new(Mutex::new(Tally::default()));
     let started = Instant::now();
     runtime.block_on(async {
         let tasks: Vec<_> = (0..workers)
-            .map(|worker| tokio::spawn(work(run.clone(), tally.clone(), worker as u64, started + duration)))
+            .map(|worker| {
+                tokio::spawn(work(
+                    run.clone(),
+                    tally.clone(),
+                    worker as u64,
+                    started + duration,
+                ))
+            })
             .collect();
         for task in tasks {
             let _ = task.await;
@@ -131,18 +195,44 @@ pub fn soak(duration: Duration, workers: usize, seed_runs: u64) -> Result<bool> 
     let (rss_end, rss_peak) = (rss_kib(pid, "VmRSS:"), rss_kib(pid, "VmHWM:"));
     let alive = rss_end > 0;
     drop(server);
-    let mut tally = Arc::try_unwrap(tally).ok().expect("workers are done").into_inner().expect("tally lock");
+    let mut tally = Arc::try_unwrap(tally)
+        .ok()
+        .expect("workers are done")
+        .into_inner()
+        .expect("tally lock");
     tally.latencies_ms.sort_by(f64::total_cmp);
     let total: u64 = tally.expected.values().sum::<u64>() + tally.unexpected.values().sum::<u64>();
-    let percentile = |p: f64| tally.latencies_ms.get(((tally.latencies_ms.len() as f64 - 1.0) * p) as usize).copied().unwrap_or(0.0);
-    println!("soak: {total} requests in {elapsed:.0} s ({:.0}/s), {workers} workers", total as f64 / elapsed);
-    println!("latency: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms", percentile(0.5), percentile(0.99), percentile(1.0));
-    println!("server RSS: {} MiB after seeding, {} MiB at the end, peak {} MiB", rss_start / 1024, rss_end / 1024, rss_peak / 1024);
+    let percentile = |p: f64| {
+        tally
+            .latencies_ms
+            .get(((tally.latencies_ms.len() as f64 - 1.0) * p) as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    println!(
+        "soak: {total} requests in {elapsed:.0} s ({:.0}/s), {workers} workers",
+        total as f64 / elapsed
+    );
+    println!(
+        "latency: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        percentile(0.5),
+        percentile(0.99),
+        percentile(1.0)
+    );
+    println!(
+        "server RSS: {} MiB after seeding, {} MiB at the end, peak {} MiB",
+        rss_start / 1024,
+        rss_end / 1024,
+        rss_peak / 1024
+    );
     println!("expected answers:");
     for ((kind, status), count) in &tally.expected {
         println!("  {kind:<28} {status}  {count}");
     }
-    println!("unexpected answers: {}", tally.unexpected.values().sum::<u64>());
+    println!(
+        "unexpected answers: {}",
+        tally.unexpected.values().sum::<u64>()
+    );
     for ((kind, what), count) in &tally.unexpected {
         println!("  {kind:<28} {what}  {count}");
     }
@@ -181,7 +271,12 @@ async fn seed(run: &Run) -> Result<()> {
     let http = reqwest::Client::new();
     for index in 0..run.seeded {
         let (url, body) = run_url(run, index);
-        let response = http.put(&url).bearer_auth(&run.writer).json(&body).send().await?;
+        let response = http
+            .put(&url)
+            .bearer_auth(&run.writer)
+            .json(&body)
+            .send()
+            .await?;
         if !response.status().is_success() {
             bail!("seeding run {index}: {}", response.status());
         }
@@ -195,36 +290,107 @@ async fn work(run: Arc<Run>, tally: Arc<Mutex<Tally>>, worker: u64, until: Insta
     let mut next_new = run.seeded + 1_000_000 * (worker + 1);
     let mut step: u64 = worker.wrapping_mul(0x9e37_79b9);
     while Instant::now() < until {
-        step = step.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        step = step
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         let pick = (step >> 33) % 100;
         let existing = (step >> 13) % run.seeded.max(1);
         let (url, body) = run_url(&run, existing);
-        let list = format!("{}?page_limit=20", url.rsplit_once('/').expect("a run URL").0);
+        let list = format!(
+            "{}?page_limit=20",
+            url.rsplit_once('/').expect("a run URL").0
+        );
         let (kind, request, allowed): (&str, reqwest::RequestBuilder, &[u16]) = match pick {
             0..=54 => ("get", http.get(&url).bearer_auth(&run.reader), &[200]),
             55..=69 => ("list", http.get(&list).bearer_auth(&run.reader), &[200]),
-            70..=74 => ("list failed runs", http.get(format!("{list}&status=failed&min_duration_ms=1000")).bearer_auth(&run.reader), &[200]),
+            70..=74 => (
+                "list failed runs",
+                http.get(format!("{list}&status=failed&min_duration_ms=1000"))
+                    .bearer_auth(&run.reader),
+                &[200],
+            ),
             75..=84 => {
                 next_new += 1;
                 let (url, body) = run_url(&run, next_new);
-                ("put new run", http.put(url).bearer_auth(&run.writer).json(&body), &[201])
+                (
+                    "put new run",
+                    http.put(url).bearer_auth(&run.writer).json(&body),
+                    &[201],
+                )
             }
-            85..=87 => ("put again (idempotent)", http.put(&url).bearer_auth(&run.writer).json(&body), &[200]),
-            88 => ("forged token", http.get(&url).bearer_auth(format!("{}x", run.reader)), &[401]),
+            85..=87 => (
+                "put again (idempotent)",
+                http.put(&url).bearer_auth(&run.writer).json(&body),
+                &[200],
+            ),
+            88 => (
+                "forged token",
+                http.get(&url).bearer_auth(format!("{}x", run.reader)),
+                &[401],
+            ),
             89 => ("no token", http.get(&url), &[401]),
-            90 => ("non-member", http.get(&url).bearer_auth(&run.stranger), &[403]),
-            91 => ("reader writes", http.put(&url).bearer_auth(&run.reader).json(&body), &[403]),
-            92 => ("malformed body", http.put(&url).bearer_auth(&run.writer).header("content-type", "application/json").body("{\"session_id\":"), &[400]),
+            90 => (
+                "non-member",
+                http.get(&url).bearer_auth(&run.stranger),
+                &[403],
+            ),
+            91 => (
+                "reader writes",
+                http.put(&url).bearer_auth(&run.reader).json(&body),
+                &[403],
+            ),
+            92 => (
+                "malformed body",
+                http.put(&url)
+                    .bearer_auth(&run.writer)
+                    .header("content-type", "application/json")
+                    .body("{\"session_id\":"),
+                &[400],
+            ),
             93 => {
                 let mut broken = body.clone();
                 broken["total_tokens"] = json!(-1);
-                ("rule-breaking body", http.put(&url).bearer_auth(&run.writer).json(&broken), &[422])
+                (
+                    "rule-breaking body",
+                    http.put(&url).bearer_auth(&run.writer).json(&broken),
+                    &[422],
+                )
             }
-            94 => ("unknown run", http.get(format!("{}0", &url[..url.len() - 1])).bearer_auth(&run.reader), &[200, 404]),
-            95 => ("bad uuid in path", http.get(format!("{}/api/v1/org/x/project/y/task-agent/z/run/w", run.url)).bearer_auth(&run.reader), &[400]),
-            96 => ("corrupt cursor", http.get(format!("{list}&cursor=AAAA")).bearer_auth(&run.reader), &[422]),
-            97 => ("page_limit too big", http.get(format!("{list}&page_limit=1000")).bearer_auth(&run.reader), &[400, 422]),
-            _ => ("stale If-Match", http.put(&url).bearer_auth(&run.writer).header("if-match", "\"stale\"").json(&body), &[412]),
+            94 => (
+                "unknown run",
+                http.get(format!("{}0", &url[..url.len() - 1]))
+                    .bearer_auth(&run.reader),
+                &[200, 404],
+            ),
+            95 => (
+                "bad uuid in path",
+                http.get(format!(
+                    "{}/api/v1/org/x/project/y/task-agent/z/run/w",
+                    run.url
+                ))
+                .bearer_auth(&run.reader),
+                &[400],
+            ),
+            96 => (
+                "corrupt cursor",
+                http.get(format!("{list}&cursor=AAAA"))
+                    .bearer_auth(&run.reader),
+                &[422],
+            ),
+            97 => (
+                "page_limit too big",
+                http.get(format!("{list}&page_limit=1000"))
+                    .bearer_auth(&run.reader),
+                &[400, 422],
+            ),
+            _ => (
+                "stale If-Match",
+                http.put(&url)
+                    .bearer_auth(&run.writer)
+                    .header("if-match", "\"stale\"")
+                    .json(&body),
+                &[412],
+            ),
         };
         let sent = Instant::now();
         let outcome = request.send().await;
@@ -233,14 +399,29 @@ async fn work(run: Arc<Run>, tally: Arc<Mutex<Tally>>, worker: u64, until: Insta
         tally.latencies_ms.push(latency);
         match outcome {
             Ok(response) if allowed.contains(&response.status().as_u16()) => {
-                *tally.expected.entry((kind.to_owned(), response.status().as_u16())).or_default() += 1;
+                *tally
+                    .expected
+                    .entry((kind.to_owned(), response.status().as_u16()))
+                    .or_default() += 1;
             }
             Ok(response) => {
-                *tally.unexpected.entry((kind.to_owned(), response.status().to_string())).or_default() += 1;
+                *tally
+                    .unexpected
+                    .entry((kind.to_owned(), response.status().to_string()))
+                    .or_default() += 1;
             }
             Err(error) => {
-                let what = if error.is_timeout() { "timeout" } else if error.is_connect() { "connect" } else { "transport" };
-                *tally.unexpected.entry((kind.to_owned(), what.to_owned())).or_default() += 1;
+                let what = if error.is_timeout() {
+                    "timeout"
+                } else if error.is_connect() {
+                    "connect"
+                } else {
+                    "transport"
+                };
+                *tally
+                    .unexpected
+                    .entry((kind.to_owned(), what.to_owned()))
+                    .or_default() += 1;
             }
         }
     }
