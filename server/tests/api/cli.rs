@@ -38,6 +38,8 @@ async fn demo_output(child: &mut Child) -> String {
     tokio::time::timeout(Duration::from_secs(60), read)
         .await
         .expect("the demo prints its instructions");
+    // Keep reading: a closed pipe would make the demo's next print fail.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     output
 }
 
@@ -67,7 +69,7 @@ async fn the_demo_prints_commands_that_work() {
     let mut demo = Command::new(BINARY)
         .args(["demo", "--bind", "127.0.0.1:0", "--data-dir", data_dir])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(data.path().join("demo.log")).unwrap())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
@@ -149,7 +151,8 @@ async fn the_demo_prints_commands_that_work() {
         .await
         .unwrap()
         .unwrap();
-    assert!(status.success(), "{status:?}");
+    let log = std::fs::read_to_string(data.path().join("demo.log")).unwrap();
+    assert!(status.success(), "{status:?}\n{log}");
 }
 
 async fn members_are_added_listed_changed_and_removed(backend: Backend) {
