@@ -20,10 +20,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .into(),
         );
     };
-    let client = match std::env::var("TASK_AGENT_TOKEN") {
-        Ok(token) => Client::with_bearer_token(base_url, &token)?,
-        Err(_) => Client::new(base_url),
-    };
+    let mut client = Client::builder(base_url.as_str());
+    if let Ok(token) = std::env::var("TASK_AGENT_TOKEN") {
+        client = client.bearer_token(token);
+    }
+    let client = client.build()?;
     let mut runs = client
         .list_task_agent_runs()
         .org_id(org.parse::<Uuid>()?)
@@ -38,7 +39,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "{}  {}  {:<9}  {:>6} tokens  {} credits",
             run.id,
             run.created.format("%Y-%m-%d %H:%M:%S"),
-            run.status.to_string(),
+            run.status.as_str(),
             run.total_tokens,
             run.total_charged_credits
                 .as_deref()

@@ -8,8 +8,9 @@ use progenitor_client::{ClientHooks, OperationInfo, RequestBuilderExt, encode_pa
 #[allow(clippy::all)]
 pub mod types {
     /// How full the model's context window got during the run.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(deny_unknown_fields)]
+    #[derive(
+        ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
+    )]
     pub struct ContextUsage {
         /// How many times the context was compacted.
         pub compactions: i64,
@@ -24,7 +25,9 @@ pub mod types {
         }
     }
     /// A credit amount as a decimal string (for example `"0.0450"`): an optional sign, digits with at most one decimal point, and at least one digit.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(
+        ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd, schemars::JsonSchema,
+    )]
     #[serde(transparent)]
     pub struct Decimal(::std::string::String);
     impl ::std::ops::Deref for Decimal {
@@ -78,7 +81,9 @@ pub mod types {
         }
     }
     /// Error information from a response.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(
+        ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
+    )]
     pub struct Error {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub error_code: ::std::option::Option<::std::string::String>,
@@ -91,8 +96,9 @@ pub mod types {
         }
     }
     /// One call of a tool of a project integration.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(deny_unknown_fields)]
+    #[derive(
+        ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
+    )]
     pub struct IntegrationToolInvocation {
         /// How long the call took, in milliseconds.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
@@ -113,8 +119,9 @@ pub mod types {
         }
     }
     /// One call of a tool served by an MCP server.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(deny_unknown_fields)]
+    #[derive(
+        ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
+    )]
     pub struct McpToolInvocation {
         /// How long the call took, in milliseconds.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
@@ -138,8 +145,9 @@ pub mod types {
         }
     }
     /// Token and credit usage of one model within the run.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(deny_unknown_fields)]
+    #[derive(
+        ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
+    )]
     pub struct ModelUsage {
         /// Credits charged for this model's usage, as a decimal string.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
@@ -163,7 +171,9 @@ pub mod types {
         }
     }
     /// Paging state of a list response.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(
+        ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
+    )]
     pub struct Pagination {
         /// Whether there is a next page.
         pub has_next: bool,
@@ -179,8 +189,9 @@ pub mod types {
         }
     }
     /// Time spent in one phase of the run.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(deny_unknown_fields)]
+    #[derive(
+        ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
+    )]
     pub struct PhaseTiming {
         /// How long the phase took, in milliseconds.
         pub duration_ms: i64,
@@ -195,8 +206,9 @@ pub mod types {
         }
     }
     /// A file attached to a run.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(deny_unknown_fields)]
+    #[derive(
+        ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
+    )]
     pub struct RunFile {
         /// Media type of the file, for example `application/pdf`.
         pub content_type: ::std::string::String,
@@ -209,129 +221,17 @@ pub mod types {
         /// Size of the file in bytes.
         pub size_bytes: i64,
         /// Whether the file was uploaded or generated.
-        pub source: RunFileSource,
+        pub source: crate::forward::RunFileSource,
     }
     impl RunFile {
         pub fn builder() -> builder::RunFile {
             Default::default()
         }
     }
-    /// Where a run's file came from: `uploaded` as an input of the run, or `generated` by a tool during the run.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-    )]
-    pub enum RunFileSource {
-        #[serde(rename = "uploaded")]
-        Uploaded,
-        #[serde(rename = "generated")]
-        Generated,
-    }
-    impl ::std::fmt::Display for RunFileSource {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Uploaded => f.write_str("uploaded"),
-                Self::Generated => f.write_str("generated"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for RunFileSource {
-        type Err = self::error::ConversionError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "uploaded" => Ok(Self::Uploaded),
-                "generated" => Ok(Self::Generated),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for RunFileSource {
-        type Error = self::error::ConversionError;
-        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for RunFileSource {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    /// Lifecycle state of a run. `completed`, `failed` and `cancelled` are terminal: a terminal run has `completed` set and can no longer change.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-    )]
-    pub enum RunStatus {
-        #[serde(rename = "pending")]
-        Pending,
-        #[serde(rename = "running")]
-        Running,
-        #[serde(rename = "completed")]
-        Completed,
-        #[serde(rename = "failed")]
-        Failed,
-        #[serde(rename = "cancelled")]
-        Cancelled,
-    }
-    impl ::std::fmt::Display for RunStatus {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Pending => f.write_str("pending"),
-                Self::Running => f.write_str("running"),
-                Self::Completed => f.write_str("completed"),
-                Self::Failed => f.write_str("failed"),
-                Self::Cancelled => f.write_str("cancelled"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for RunStatus {
-        type Err = self::error::ConversionError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "pending" => Ok(Self::Pending),
-                "running" => Ok(Self::Running),
-                "completed" => Ok(Self::Completed),
-                "failed" => Ok(Self::Failed),
-                "cancelled" => Ok(Self::Cancelled),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for RunStatus {
-        type Error = self::error::ConversionError;
-        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for RunStatus {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
     /// An ADK session id: opaque, 1 to 128 characters, any but NUL.
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[derive(
+        ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd, schemars::JsonSchema,
+    )]
     #[serde(transparent)]
     pub struct SessionId(::std::string::String);
     impl ::std::ops::Deref for SessionId {
@@ -389,8 +289,9 @@ pub mod types {
         }
     }
     /// A skill the agent activated during the run.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(deny_unknown_fields)]
+    #[derive(
+        ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
+    )]
     pub struct SkillActivation {
         /// When the skill was activated.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
@@ -409,7 +310,9 @@ pub mod types {
         }
     }
     /// One execution of a task agent: status, token usage, credits, tool invocations, phase timings, fallback-model metadata, model usage and files. Every field is present in every response; nullable fields are `null` when unknown or not applicable.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(
+        ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
+    )]
     pub struct TaskAgentRun {
         /// Credits charged for this run alone, as a decimal string.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
@@ -476,7 +379,7 @@ pub mod types {
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub skills_activated: ::std::option::Option<::std::vec::Vec<SkillActivation>>,
         /// Lifecycle state of the run.
-        pub status: RunStatus,
+        pub status: crate::forward::RunStatus,
         /// The task agent this run executed.
         pub task_agent_id: ::uuid::Uuid,
         /// Revision of the task agent's configuration that ran.
@@ -505,7 +408,9 @@ pub mod types {
         }
     }
     /// One page of runs, newest first (by `created`, then by `id`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(
+        ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
+    )]
     pub struct TaskAgentRunPage {
         /// How to get the next page.
         pub pagination: Pagination,
@@ -518,8 +423,9 @@ pub mod types {
         }
     }
     /// The body of `PUT`: a complete run record as its writer (the agent runtime) holds it. `id` and `task_agent_id` come from the path. Nullable fields may be omitted (meaning `null`), the flags default to `false`, and `model_usages` and `files` default to empty. Unknown fields are rejected.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(deny_unknown_fields)]
+    #[derive(
+        ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
+    )]
     pub struct TaskAgentRunWrite {
         /// Credits charged for this run alone, as a decimal string.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -591,7 +497,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub skills_activated: ::std::option::Option<::std::vec::Vec<SkillActivation>>,
         /// Lifecycle state of the run.
-        pub status: RunStatus,
+        pub status: crate::forward::RunStatus,
         /// Revision of the task agent's configuration that ran.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub task_agent_revision_id: ::std::option::Option<::uuid::Uuid>,
@@ -619,8 +525,9 @@ pub mod types {
         }
     }
     /// One call of a task tool (another task agent used as a tool).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(deny_unknown_fields)]
+    #[derive(
+        ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
+    )]
     pub struct TaskToolInvocation {
         /// How long the call took, in milliseconds.
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
@@ -1278,7 +1185,7 @@ pub mod types {
             filename: ::std::result::Result<::std::string::String, ::std::string::String>,
             id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
             size_bytes: ::std::result::Result<i64, ::std::string::String>,
-            source: ::std::result::Result<super::RunFileSource, ::std::string::String>,
+            source: ::std::result::Result<crate::forward::RunFileSource, ::std::string::String>,
         }
         impl ::std::default::Default for RunFile {
             fn default() -> Self {
@@ -1345,7 +1252,7 @@ pub mod types {
             }
             pub fn source<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::RunFileSource>,
+                T: ::std::convert::TryInto<crate::forward::RunFileSource>,
                 T::Error: ::std::fmt::Display,
             {
                 self.source = value
@@ -1530,7 +1437,7 @@ pub mod types {
                 ::std::option::Option<::std::vec::Vec<super::SkillActivation>>,
                 ::std::string::String,
             >,
-            status: ::std::result::Result<super::RunStatus, ::std::string::String>,
+            status: ::std::result::Result<crate::forward::RunStatus, ::std::string::String>,
             task_agent_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
             task_agent_revision_id:
                 ::std::result::Result<::std::option::Option<::uuid::Uuid>, ::std::string::String>,
@@ -1870,7 +1777,7 @@ pub mod types {
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::RunStatus>,
+                T: ::std::convert::TryInto<crate::forward::RunStatus>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
@@ -2159,7 +2066,7 @@ pub mod types {
                 ::std::option::Option<::std::vec::Vec<super::SkillActivation>>,
                 ::std::string::String,
             >,
-            status: ::std::result::Result<super::RunStatus, ::std::string::String>,
+            status: ::std::result::Result<crate::forward::RunStatus, ::std::string::String>,
             task_agent_revision_id:
                 ::std::result::Result<::std::option::Option<::uuid::Uuid>, ::std::string::String>,
             task_tools_invoked: ::std::result::Result<
@@ -2470,7 +2377,7 @@ pub mod types {
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::RunStatus>,
+                T: ::std::convert::TryInto<crate::forward::RunStatus>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
@@ -2783,13 +2690,14 @@ pub mod types {
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
+    pub(crate) inner: crate::ClientState,
 }
 impl Client {
     ///  Create a new client.
     ///  `baseurl` is the base URL provided to the internal
     ///  `reqwest::Client`, and should include a scheme and hostname,
     ///  as well as port and a path stem if applicable.
-    pub fn new(baseurl: &str) -> Self {
+    pub fn new(baseurl: &str, inner: crate::ClientState) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
             let dur = ::std::time::Duration::from_secs(15u64);
@@ -2799,21 +2707,26 @@ impl Client {
         };
         #[cfg(target_arch = "wasm32")]
         let client = reqwest::ClientBuilder::new();
-        Self::new_with_client(baseurl, client.build().unwrap())
+        Self::new_with_client(baseurl, client.build().unwrap(), inner)
     }
     ///  Construct a new client with an existing `reqwest::Client`,
     ///  allowing more control over its configuration.
     ///  `baseurl` is the base URL provided to the internal
     ///  `reqwest::Client`, and should include a scheme and hostname,
     ///  as well as port and a path stem if applicable.
-    pub fn new_with_client(baseurl: &str, client: reqwest::Client) -> Self {
+    pub fn new_with_client(
+        baseurl: &str,
+        client: reqwest::Client,
+        inner: crate::ClientState,
+    ) -> Self {
         Self {
             baseurl: baseurl.to_string(),
             client,
+            inner,
         }
     }
 }
-impl ClientInfo<()> for Client {
+impl ClientInfo<crate::ClientState> for Client {
     fn api_version() -> &'static str {
         "1.0.0"
     }
@@ -2823,12 +2736,55 @@ impl ClientInfo<()> for Client {
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
-    fn inner(&self) -> &() {
-        &()
+    fn inner(&self) -> &crate::ClientState {
+        &self.inner
     }
 }
-impl ClientHooks<()> for &Client {}
+impl ClientHooks<crate::ClientState> for &Client {}
 impl Client {
+    /// List the runs of a task agent
+    ///
+    /// Returns the task agent's runs newest first (by `created`, then by `id`), filtered and paginated with an opaque cursor. A page deep in the list costs what the first page costs. Requires membership of the organization.
+    ///
+    /// Sends a `GET` request to `/api/v1/org/{org_id}/project/{project_id}/task-agent/{task_agent_id}/run`
+    ///
+    /// Arguments:
+    /// - `org_id`: The organization.
+    /// - `project_id`: The project within the organization.
+    /// - `task_agent_id`: The task agent within the project.
+    /// - `created_after`: Only runs created at or after this instant.
+    /// - `created_before`: Only runs created strictly before this instant.
+    /// - `cursor`: Where to continue: `pagination.next_cursor` of the previous page.
+    /// - `had_mcp_tool_fail`: Only runs whose `had_mcp_tool_fail` is this value.
+    /// - `had_task_tool_fail`: Only runs whose `had_task_tool_fail` is this value.
+    /// - `is_error`: Only runs whose `is_error` is this value.
+    /// - `min_duration_ms`: Only runs whose `duration_ms` is known and at least this value.
+    /// - `page_limit`: Maximum number of runs on the page (1 to 100).
+    /// - `session_id`: Only runs of this ADK session.
+    /// - `status`: Only runs in this status.
+    /// - `task_agent_revision_id`: Only runs of this revision of the task agent.
+    /// ```ignore
+    /// let response = client.list_task_agent_runs()
+    ///     .org_id(org_id)
+    ///     .project_id(project_id)
+    ///     .task_agent_id(task_agent_id)
+    ///     .created_after(created_after)
+    ///     .created_before(created_before)
+    ///     .cursor(cursor)
+    ///     .had_mcp_tool_fail(had_mcp_tool_fail)
+    ///     .had_task_tool_fail(had_task_tool_fail)
+    ///     .is_error(is_error)
+    ///     .min_duration_ms(min_duration_ms)
+    ///     .page_limit(page_limit)
+    ///     .session_id(session_id)
+    ///     .status(status)
+    ///     .task_agent_revision_id(task_agent_revision_id)
+    ///     .send()
+    ///     .await;
+    /// ```
+    pub fn list_task_agent_runs(&self) -> builder::ListTaskAgentRuns<'_> {
+        builder::ListTaskAgentRuns::new(self)
+    }
     /// Get a task agent run
     ///
     /// Returns one run of a task agent, with its `ETag`. Requires membership of the organization.
@@ -2879,49 +2835,6 @@ impl Client {
     pub fn put_task_agent_run(&self) -> builder::PutTaskAgentRun<'_> {
         builder::PutTaskAgentRun::new(self)
     }
-    /// List the runs of a task agent
-    ///
-    /// Returns the task agent's runs newest first (by `created`, then by `id`), filtered and paginated with an opaque cursor. A page deep in the list costs what the first page costs. Requires membership of the organization.
-    ///
-    /// Sends a `GET` request to `/api/v1/org/{org_id}/project/{project_id}/task-agent/{task_agent_id}/run`
-    ///
-    /// Arguments:
-    /// - `org_id`: The organization.
-    /// - `project_id`: The project within the organization.
-    /// - `task_agent_id`: The task agent within the project.
-    /// - `created_after`: Only runs created at or after this instant.
-    /// - `created_before`: Only runs created strictly before this instant.
-    /// - `cursor`: Where to continue: `pagination.next_cursor` of the previous page.
-    /// - `had_mcp_tool_fail`: Only runs whose `had_mcp_tool_fail` is this value.
-    /// - `had_task_tool_fail`: Only runs whose `had_task_tool_fail` is this value.
-    /// - `is_error`: Only runs whose `is_error` is this value.
-    /// - `min_duration_ms`: Only runs whose `duration_ms` is known and at least this value.
-    /// - `page_limit`: Maximum number of runs on the page (1 to 100).
-    /// - `session_id`: Only runs of this ADK session.
-    /// - `status`: Only runs in this status.
-    /// - `task_agent_revision_id`: Only runs of this revision of the task agent.
-    /// ```ignore
-    /// let response = client.list_task_agent_runs()
-    ///     .org_id(org_id)
-    ///     .project_id(project_id)
-    ///     .task_agent_id(task_agent_id)
-    ///     .created_after(created_after)
-    ///     .created_before(created_before)
-    ///     .cursor(cursor)
-    ///     .had_mcp_tool_fail(had_mcp_tool_fail)
-    ///     .had_task_tool_fail(had_task_tool_fail)
-    ///     .is_error(is_error)
-    ///     .min_duration_ms(min_duration_ms)
-    ///     .page_limit(page_limit)
-    ///     .session_id(session_id)
-    ///     .status(status)
-    ///     .task_agent_revision_id(task_agent_revision_id)
-    ///     .send()
-    ///     .await;
-    /// ```
-    pub fn list_task_agent_runs(&self) -> builder::ListTaskAgentRuns<'_> {
-        builder::ListTaskAgentRuns::new(self)
-    }
 }
 ///  Types for composing operation parameters.
 #[allow(clippy::all)]
@@ -2932,6 +2845,308 @@ pub mod builder {
         ByteStream, ClientHooks, ClientInfo, Error, OperationInfo, RequestBuilderExt,
         ResponseValue, encode_path,
     };
+    /// Builder for [`Client::list_task_agent_runs`]
+    ///
+    /// [`Client::list_task_agent_runs`]: super::Client::list_task_agent_runs
+    #[derive(Debug, Clone)]
+    pub struct ListTaskAgentRuns<'a> {
+        client: &'a super::Client,
+        org_id: Result<::uuid::Uuid, String>,
+        project_id: Result<::uuid::Uuid, String>,
+        task_agent_id: Result<::uuid::Uuid, String>,
+        created_after: Result<Option<::chrono::DateTime<::chrono::offset::Utc>>, String>,
+        created_before: Result<Option<::chrono::DateTime<::chrono::offset::Utc>>, String>,
+        cursor: Result<Option<::std::string::String>, String>,
+        had_mcp_tool_fail: Result<Option<bool>, String>,
+        had_task_tool_fail: Result<Option<bool>, String>,
+        is_error: Result<Option<bool>, String>,
+        min_duration_ms: Result<Option<i64>, String>,
+        page_limit: Result<Option<::std::num::NonZeroU64>, String>,
+        session_id: Result<Option<::std::string::String>, String>,
+        status: Result<Option<crate::forward::RunStatus>, String>,
+        task_agent_revision_id: Result<Option<::uuid::Uuid>, String>,
+    }
+    impl<'a> ListTaskAgentRuns<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                org_id: Err("org_id was not initialized".to_string()),
+                project_id: Err("project_id was not initialized".to_string()),
+                task_agent_id: Err("task_agent_id was not initialized".to_string()),
+                created_after: Ok(None),
+                created_before: Ok(None),
+                cursor: Ok(None),
+                had_mcp_tool_fail: Ok(None),
+                had_task_tool_fail: Ok(None),
+                is_error: Ok(None),
+                min_duration_ms: Ok(None),
+                page_limit: Ok(None),
+                session_id: Ok(None),
+                status: Ok(None),
+                task_agent_revision_id: Ok(None),
+            }
+        }
+        pub fn org_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.org_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: uuid :: Uuid` for org_id failed".to_string());
+            self
+        }
+        pub fn project_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.project_id = value
+                .try_into()
+                .map_err(|_| "conversion to `:: uuid :: Uuid` for project_id failed".to_string());
+            self
+        }
+        pub fn task_agent_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.task_agent_id = value.try_into().map_err(|_| {
+                "conversion to `:: uuid :: Uuid` for task_agent_id failed".to_string()
+            });
+            self
+        }
+        pub fn created_after<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+        {
+            self.created_after = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: DateTime < :: chrono :: offset :: Utc >` for created_after failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn created_before<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+        {
+            self.created_before = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: DateTime < :: chrono :: offset :: Utc >` for created_before failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn cursor<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.cursor = value.try_into().map(Some).map_err(|_| {
+                "conversion to `:: std :: string :: String` for cursor failed".to_string()
+            });
+            self
+        }
+        pub fn had_mcp_tool_fail<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.had_mcp_tool_fail = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for had_mcp_tool_fail failed".to_string());
+            self
+        }
+        pub fn had_task_tool_fail<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.had_task_tool_fail = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for had_task_tool_fail failed".to_string());
+            self
+        }
+        pub fn is_error<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.is_error = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for is_error failed".to_string());
+            self
+        }
+        pub fn min_duration_ms<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.min_duration_ms = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for min_duration_ms failed".to_string());
+            self
+        }
+        pub fn page_limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.page_limit = value.try_into().map(Some).map_err(|_| {
+                "conversion to `:: std :: num :: NonZeroU64` for page_limit failed".to_string()
+            });
+            self
+        }
+        pub fn session_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session_id = value.try_into().map(Some).map_err(|_| {
+                "conversion to `:: std :: string :: String` for session_id failed".to_string()
+            });
+            self
+        }
+        pub fn status<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<crate::forward::RunStatus>,
+        {
+            self.status = value.try_into().map(Some).map_err(|_| {
+                "conversion to `crate :: forward :: RunStatus` for status failed".to_string()
+            });
+            self
+        }
+        pub fn task_agent_revision_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.task_agent_revision_id = value.try_into().map(Some).map_err(|_| {
+                "conversion to `:: uuid :: Uuid` for task_agent_revision_id failed".to_string()
+            });
+            self
+        }
+        /// Sends a `GET` request to `/api/v1/org/{org_id}/project/{project_id}/task-agent/{task_agent_id}/run`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::TaskAgentRunPage>, Error<types::Error>> {
+            let Self {
+                client,
+                org_id,
+                project_id,
+                task_agent_id,
+                created_after,
+                created_before,
+                cursor,
+                had_mcp_tool_fail,
+                had_task_tool_fail,
+                is_error,
+                min_duration_ms,
+                page_limit,
+                session_id,
+                status,
+                task_agent_revision_id,
+            } = self;
+            let org_id = org_id.map_err(Error::InvalidRequest)?;
+            let project_id = project_id.map_err(Error::InvalidRequest)?;
+            let task_agent_id = task_agent_id.map_err(Error::InvalidRequest)?;
+            let created_after = created_after.map_err(Error::InvalidRequest)?;
+            let created_before = created_before.map_err(Error::InvalidRequest)?;
+            let cursor = cursor.map_err(Error::InvalidRequest)?;
+            let had_mcp_tool_fail = had_mcp_tool_fail.map_err(Error::InvalidRequest)?;
+            let had_task_tool_fail = had_task_tool_fail.map_err(Error::InvalidRequest)?;
+            let is_error = is_error.map_err(Error::InvalidRequest)?;
+            let min_duration_ms = min_duration_ms.map_err(Error::InvalidRequest)?;
+            let page_limit = page_limit.map_err(Error::InvalidRequest)?;
+            let session_id = session_id.map_err(Error::InvalidRequest)?;
+            let status = status.map_err(Error::InvalidRequest)?;
+            let task_agent_revision_id = task_agent_revision_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v1/org/{}/project/{}/task-agent/{}/run",
+                client.baseurl,
+                encode_path(&org_id.to_string()),
+                encode_path(&project_id.to_string()),
+                encode_path(&task_agent_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new(
+                    "created_after",
+                    &created_after,
+                ))
+                .query(&progenitor_client::QueryParam::new(
+                    "created_before",
+                    &created_before,
+                ))
+                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
+                .query(&progenitor_client::QueryParam::new(
+                    "had_mcp_tool_fail",
+                    &had_mcp_tool_fail,
+                ))
+                .query(&progenitor_client::QueryParam::new(
+                    "had_task_tool_fail",
+                    &had_task_tool_fail,
+                ))
+                .query(&progenitor_client::QueryParam::new("is_error", &is_error))
+                .query(&progenitor_client::QueryParam::new(
+                    "min_duration_ms",
+                    &min_duration_ms,
+                ))
+                .query(&progenitor_client::QueryParam::new(
+                    "page_limit",
+                    &page_limit,
+                ))
+                .query(&progenitor_client::QueryParam::new(
+                    "session_id",
+                    &session_id,
+                ))
+                .query(&progenitor_client::QueryParam::new("status", &status))
+                .query(&progenitor_client::QueryParam::new(
+                    "task_agent_revision_id",
+                    &task_agent_revision_id,
+                ))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_task_agent_runs",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                401u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                403u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                422u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                500u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                503u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /// Builder for [`Client::get_task_agent_run`]
     ///
     /// [`Client::get_task_agent_run`]: super::Client::get_task_agent_run
@@ -3215,309 +3430,6 @@ pub mod builder {
                     ResponseValue::from_response(response).await?,
                 )),
                 412u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                422u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                500u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                503u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
-        }
-    }
-    /// Builder for [`Client::list_task_agent_runs`]
-    ///
-    /// [`Client::list_task_agent_runs`]: super::Client::list_task_agent_runs
-    #[derive(Debug, Clone)]
-    pub struct ListTaskAgentRuns<'a> {
-        client: &'a super::Client,
-        org_id: Result<::uuid::Uuid, String>,
-        project_id: Result<::uuid::Uuid, String>,
-        task_agent_id: Result<::uuid::Uuid, String>,
-        created_after: Result<Option<::chrono::DateTime<::chrono::offset::Utc>>, String>,
-        created_before: Result<Option<::chrono::DateTime<::chrono::offset::Utc>>, String>,
-        cursor: Result<Option<::std::string::String>, String>,
-        had_mcp_tool_fail: Result<Option<bool>, String>,
-        had_task_tool_fail: Result<Option<bool>, String>,
-        is_error: Result<Option<bool>, String>,
-        min_duration_ms: Result<Option<i64>, String>,
-        page_limit: Result<Option<::std::num::NonZeroU64>, String>,
-        session_id: Result<Option<::std::string::String>, String>,
-        status: Result<Option<types::RunStatus>, String>,
-        task_agent_revision_id: Result<Option<::uuid::Uuid>, String>,
-    }
-    impl<'a> ListTaskAgentRuns<'a> {
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                org_id: Err("org_id was not initialized".to_string()),
-                project_id: Err("project_id was not initialized".to_string()),
-                task_agent_id: Err("task_agent_id was not initialized".to_string()),
-                created_after: Ok(None),
-                created_before: Ok(None),
-                cursor: Ok(None),
-                had_mcp_tool_fail: Ok(None),
-                had_task_tool_fail: Ok(None),
-                is_error: Ok(None),
-                min_duration_ms: Ok(None),
-                page_limit: Ok(None),
-                session_id: Ok(None),
-                status: Ok(None),
-                task_agent_revision_id: Ok(None),
-            }
-        }
-        pub fn org_id<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<::uuid::Uuid>,
-        {
-            self.org_id = value
-                .try_into()
-                .map_err(|_| "conversion to `:: uuid :: Uuid` for org_id failed".to_string());
-            self
-        }
-        pub fn project_id<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<::uuid::Uuid>,
-        {
-            self.project_id = value
-                .try_into()
-                .map_err(|_| "conversion to `:: uuid :: Uuid` for project_id failed".to_string());
-            self
-        }
-        pub fn task_agent_id<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<::uuid::Uuid>,
-        {
-            self.task_agent_id = value.try_into().map_err(|_| {
-                "conversion to `:: uuid :: Uuid` for task_agent_id failed".to_string()
-            });
-            self
-        }
-        pub fn created_after<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
-        {
-            self.created_after = value
-                .try_into()
-                .map(Some)
-                .map_err(|_| {
-                    "conversion to `:: chrono :: DateTime < :: chrono :: offset :: Utc >` for created_after failed"
-                        .to_string()
-                });
-            self
-        }
-        pub fn created_before<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
-        {
-            self.created_before = value
-                .try_into()
-                .map(Some)
-                .map_err(|_| {
-                    "conversion to `:: chrono :: DateTime < :: chrono :: offset :: Utc >` for created_before failed"
-                        .to_string()
-                });
-            self
-        }
-        pub fn cursor<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<::std::string::String>,
-        {
-            self.cursor = value.try_into().map(Some).map_err(|_| {
-                "conversion to `:: std :: string :: String` for cursor failed".to_string()
-            });
-            self
-        }
-        pub fn had_mcp_tool_fail<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<bool>,
-        {
-            self.had_mcp_tool_fail = value
-                .try_into()
-                .map(Some)
-                .map_err(|_| "conversion to `bool` for had_mcp_tool_fail failed".to_string());
-            self
-        }
-        pub fn had_task_tool_fail<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<bool>,
-        {
-            self.had_task_tool_fail = value
-                .try_into()
-                .map(Some)
-                .map_err(|_| "conversion to `bool` for had_task_tool_fail failed".to_string());
-            self
-        }
-        pub fn is_error<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<bool>,
-        {
-            self.is_error = value
-                .try_into()
-                .map(Some)
-                .map_err(|_| "conversion to `bool` for is_error failed".to_string());
-            self
-        }
-        pub fn min_duration_ms<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<i64>,
-        {
-            self.min_duration_ms = value
-                .try_into()
-                .map(Some)
-                .map_err(|_| "conversion to `i64` for min_duration_ms failed".to_string());
-            self
-        }
-        pub fn page_limit<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<::std::num::NonZeroU64>,
-        {
-            self.page_limit = value.try_into().map(Some).map_err(|_| {
-                "conversion to `:: std :: num :: NonZeroU64` for page_limit failed".to_string()
-            });
-            self
-        }
-        pub fn session_id<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<::std::string::String>,
-        {
-            self.session_id = value.try_into().map(Some).map_err(|_| {
-                "conversion to `:: std :: string :: String` for session_id failed".to_string()
-            });
-            self
-        }
-        pub fn status<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::RunStatus>,
-        {
-            self.status = value
-                .try_into()
-                .map(Some)
-                .map_err(|_| "conversion to `RunStatus` for status failed".to_string());
-            self
-        }
-        pub fn task_agent_revision_id<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<::uuid::Uuid>,
-        {
-            self.task_agent_revision_id = value.try_into().map(Some).map_err(|_| {
-                "conversion to `:: uuid :: Uuid` for task_agent_revision_id failed".to_string()
-            });
-            self
-        }
-        /// Sends a `GET` request to `/api/v1/org/{org_id}/project/{project_id}/task-agent/{task_agent_id}/run`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::TaskAgentRunPage>, Error<types::Error>> {
-            let Self {
-                client,
-                org_id,
-                project_id,
-                task_agent_id,
-                created_after,
-                created_before,
-                cursor,
-                had_mcp_tool_fail,
-                had_task_tool_fail,
-                is_error,
-                min_duration_ms,
-                page_limit,
-                session_id,
-                status,
-                task_agent_revision_id,
-            } = self;
-            let org_id = org_id.map_err(Error::InvalidRequest)?;
-            let project_id = project_id.map_err(Error::InvalidRequest)?;
-            let task_agent_id = task_agent_id.map_err(Error::InvalidRequest)?;
-            let created_after = created_after.map_err(Error::InvalidRequest)?;
-            let created_before = created_before.map_err(Error::InvalidRequest)?;
-            let cursor = cursor.map_err(Error::InvalidRequest)?;
-            let had_mcp_tool_fail = had_mcp_tool_fail.map_err(Error::InvalidRequest)?;
-            let had_task_tool_fail = had_task_tool_fail.map_err(Error::InvalidRequest)?;
-            let is_error = is_error.map_err(Error::InvalidRequest)?;
-            let min_duration_ms = min_duration_ms.map_err(Error::InvalidRequest)?;
-            let page_limit = page_limit.map_err(Error::InvalidRequest)?;
-            let session_id = session_id.map_err(Error::InvalidRequest)?;
-            let status = status.map_err(Error::InvalidRequest)?;
-            let task_agent_revision_id = task_agent_revision_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/api/v1/org/{}/project/{}/task-agent/{}/run",
-                client.baseurl,
-                encode_path(&org_id.to_string()),
-                encode_path(&project_id.to_string()),
-                encode_path(&task_agent_id.to_string()),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map.append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-            );
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .get(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .query(&progenitor_client::QueryParam::new(
-                    "created_after",
-                    &created_after,
-                ))
-                .query(&progenitor_client::QueryParam::new(
-                    "created_before",
-                    &created_before,
-                ))
-                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
-                .query(&progenitor_client::QueryParam::new(
-                    "had_mcp_tool_fail",
-                    &had_mcp_tool_fail,
-                ))
-                .query(&progenitor_client::QueryParam::new(
-                    "had_task_tool_fail",
-                    &had_task_tool_fail,
-                ))
-                .query(&progenitor_client::QueryParam::new("is_error", &is_error))
-                .query(&progenitor_client::QueryParam::new(
-                    "min_duration_ms",
-                    &min_duration_ms,
-                ))
-                .query(&progenitor_client::QueryParam::new(
-                    "page_limit",
-                    &page_limit,
-                ))
-                .query(&progenitor_client::QueryParam::new(
-                    "session_id",
-                    &session_id,
-                ))
-                .query(&progenitor_client::QueryParam::new("status", &status))
-                .query(&progenitor_client::QueryParam::new(
-                    "task_agent_revision_id",
-                    &task_agent_revision_id,
-                ))
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "list_task_agent_runs",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                400u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                401u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                403u16 => Err(Error::ErrorResponse(
                     ResponseValue::from_response(response).await?,
                 )),
                 422u16 => Err(Error::ErrorResponse(

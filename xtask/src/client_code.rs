@@ -1,5 +1,14 @@
 //! Spec ⇄ client: progenitor run on `openapi.yaml` must reproduce the
-//! checked-in `client/src/generated.rs` byte for byte.
+//! checked-in client, its command-line interface and its mocks byte for
+//! byte.
+//!
+//! One rule applies between the spec and progenitor: the client is lenient
+//! in what it accepts. `additionalProperties: false` (which the server
+//! enforces on what it is sent) is dropped, so that a field added to a
+//! response in a later version of the API never breaks a deployed client;
+//! and the enums a response carries (`RunStatus`, `RunFileSource`) are the
+//! hand-written types of `client/src/forward.rs`, which keep a value they do
+//! not know instead of failing the whole response.
 
 use std::fmt;
 use std::io::Write;
@@ -7,26 +16,79 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
-use progenitor::{GenerationSettings, Generator, InterfaceStyle, TagStyle};
+use progenitor::{GenerationSettings, Generator, InterfaceStyle, TagStyle, TypeImpl};
+use serde_json::Value;
 
 use crate::spec_file::{SPEC_PATH, SpecFile, workspace_root};
 
-/// Where the generated client lives, relative to the workspace root.
-pub const GENERATED_PATH: &str = "client/src/generated.rs";
+/// The generated files, relative to the workspace root, and what each holds.
+pub const GENERATED: [(&str, Output); 3] = [
+    ("client/src/generated.rs", Output::Client),
+    ("client/src/generated_cli.rs", Output::Cli),
+    ("client/src/generated_mock.rs", Output::Mock),
+];
 
-/// The client code that `openapi.yaml` generates, formatted as `cargo fmt`
-/// would format it.
-pub fn generate(spec: &SpecFile) -> Result<String> {
+/// What progenitor generates.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Output {
+    /// The client and its types.
+    Client,
+    /// The `clap` command line over the client.
+    Cli,
+    /// `httpmock` helpers for the client's users' tests.
+    Mock,
+}
+
+/// Enums of the spec replaced by forward-compatible types of the client.
+const FORWARD_COMPATIBLE: [&str; 2] = ["RunStatus", "RunFileSource"];
+
+/// The spec as progenitor is given it (see the module documentation).
+fn lenient(spec: &SpecFile) -> Result<openapiv3::OpenAPI> {
+    fn drop_closed_objects(value: &mut Value) {
+        match value {
+            Value::Object(object) => {
+                if object.get("additionalProperties") == Some(&Value::Bool(false)) {
+                    object.remove("additionalProperties");
+                }
+                object.values_mut().for_each(drop_closed_objects);
+            }
+            Value::Array(items) => items.iter_mut().for_each(drop_closed_objects),
+            _ => {}
+        }
+    }
+    let mut json = spec.json.clone();
+    drop_closed_objects(&mut json);
+    Ok(serde_json::from_value(json)?)
+}
+
+fn generator() -> Generator {
     let mut settings = GenerationSettings::default();
     settings
         .with_interface(InterfaceStyle::Builder)
         .with_tag(TagStyle::Merged)
-        .with_derive("PartialEq");
-    let tokens = Generator::new(&settings)
-        .generate_tokens(&spec.openapi)
-        .map_err(|error| {
-            anyhow::anyhow!("progenitor cannot generate a client from {SPEC_PATH}: {error}")
-        })?;
+        .with_inner_type(quote::quote!(crate::ClientState))
+        .with_derive("PartialEq")
+        .with_derive("schemars::JsonSchema");
+    for name in FORWARD_COMPATIBLE {
+        let impls = [TypeImpl::Display, TypeImpl::FromStr].into_iter();
+        settings.with_replacement(name, format!("crate::forward::{name}"), impls);
+    }
+    Generator::new(&settings)
+}
+
+/// The code that `openapi.yaml` generates for `output`, formatted as
+/// `cargo fmt` would format it.
+pub fn generate(spec: &SpecFile, output: Output) -> Result<String> {
+    let openapi = lenient(spec)?;
+    let mut generator = generator();
+    let failed = |error: progenitor::Error| {
+        anyhow::anyhow!("progenitor cannot generate {output:?} from {SPEC_PATH}: {error}")
+    };
+    let tokens = match output {
+        Output::Client => generator.generate_tokens(&openapi).map_err(failed)?,
+        Output::Cli => generator.cli(&openapi, "crate").map_err(failed)?,
+        Output::Mock => generator.httpmock(&openapi, "crate").map_err(failed)?,
+    };
     let file: syn::File =
         syn::parse2(doc_lines(tokens)).context("progenitor produced code that does not parse")?;
     let code = format!(
@@ -122,56 +184,69 @@ fn rustfmt(code: &str) -> Result<String> {
     Ok(String::from_utf8(output.stdout)?)
 }
 
-/// Regenerates the checked-in client.
+/// Regenerates the checked-in files.
 pub fn write(spec: &SpecFile) -> Result<()> {
-    let path = workspace_root().join(GENERATED_PATH);
-    std::fs::write(&path, generate(spec)?).with_context(|| format!("writing {}", path.display()))
+    for (path, output) in GENERATED {
+        let file = workspace_root().join(path);
+        std::fs::write(&file, generate(spec, output)?)
+            .with_context(|| format!("writing {}", file.display()))?;
+    }
+    Ok(())
 }
 
-/// Outcome of comparing the checked-in client with what the spec generates.
+/// Outcome of comparing the checked-in files with what the spec generates.
 pub struct ClientReport {
-    diff: Option<String>,
+    /// `(path, diff)` of every file that differs.
+    diffs: Vec<(&'static str, String)>,
 }
 
 impl ClientReport {
-    /// Whether the checked-in client is what the spec generates.
+    /// Whether every checked-in file is what the spec generates.
     pub fn is_in_sync(&self) -> bool {
-        self.diff.is_none()
+        self.diffs.is_empty()
     }
 }
 
 impl fmt::Display for ClientReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.diff {
-            None => writeln!(
+        if self.diffs.is_empty() {
+            let paths: Vec<&str> = GENERATED.iter().map(|(path, _)| *path).collect();
+            return writeln!(
                 f,
-                "spec ⇄ client: {GENERATED_PATH} is what {SPEC_PATH} generates"
-            ),
-            Some(diff) => {
-                writeln!(
-                    f,
-                    "spec ⇄ client: {GENERATED_PATH} differs from what {SPEC_PATH} generates:"
-                )?;
-                write!(f, "{diff}")?;
-                writeln!(
-                    f,
-                    "Run `cargo xtask generate` and commit the result; never edit {GENERATED_PATH} by hand."
-                )
-            }
+                "spec ⇄ client: {} are what {SPEC_PATH} generates",
+                paths.join(", ")
+            );
         }
+        for (path, diff) in &self.diffs {
+            writeln!(
+                f,
+                "spec ⇄ client: {path} differs from what {SPEC_PATH} generates:"
+            )?;
+            write!(f, "{diff}")?;
+        }
+        writeln!(
+            f,
+            "Run `cargo xtask generate` and commit the result; never edit generated files by hand."
+        )
     }
 }
 
-/// Compares the checked-in client with what the spec generates.
+/// Compares the checked-in files with what the spec generates.
 pub fn check(spec: &SpecFile) -> Result<ClientReport> {
-    let path = workspace_root().join(GENERATED_PATH);
-    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
-    Ok(compare(&checked_in, &generate(spec)?))
+    let mut diffs = Vec::new();
+    for (path, output) in GENERATED {
+        let checked_in = std::fs::read_to_string(workspace_root().join(path)).unwrap_or_default();
+        if let Some(diff) = compare(&checked_in, &generate(spec, output)?) {
+            diffs.push((path, diff));
+        }
+    }
+    Ok(ClientReport { diffs })
 }
 
-fn compare(checked_in: &str, generated: &str) -> ClientReport {
+/// A readable diff of two versions, or `None` when they are equal.
+fn compare(checked_in: &str, generated: &str) -> Option<String> {
     if checked_in == generated {
-        return ClientReport { diff: None };
+        return None;
     }
     let diff = similar::TextDiff::from_lines(checked_in, generated)
         .unified_diff()
@@ -180,17 +255,11 @@ fn compare(checked_in: &str, generated: &str) -> ClientReport {
         .to_string();
     const LIMIT: usize = 120;
     let mut lines: Vec<&str> = diff.lines().take(LIMIT + 1).collect();
-    let mut shown = String::new();
     if lines.len() > LIMIT {
         lines.truncate(LIMIT);
         lines.push("… (diff truncated)");
     }
-    for line in lines {
-        shown.push_str("    ");
-        shown.push_str(line);
-        shown.push('\n');
-    }
-    ClientReport { diff: Some(shown) }
+    Some(lines.iter().map(|line| format!("    {line}\n")).collect())
 }
 
 #[cfg(test)]
@@ -222,18 +291,35 @@ mod tests {
             shown.contains("+") && shown.contains("fetch_task_agent_run"),
             "{shown}"
         );
+        assert!(
+            shown.contains("generated_cli.rs") && shown.contains("generated.rs"),
+            "every output follows the spec"
+        );
     }
 
     #[test]
     fn a_hand_edit_of_the_client_is_reported() {
-        let generated = generate(&SpecFile::load().unwrap()).unwrap();
+        let generated = generate(&SpecFile::load().unwrap(), Output::Client).unwrap();
         let edited = generated.replacen(
             "pub struct TaskAgentRun {",
             "pub struct TaskAgentRun {\n    pub extra: bool,",
             1,
         );
-        let report = compare(&edited, &generated);
-        assert!(!report.is_in_sync());
-        assert!(report.to_string().contains("-    pub extra: bool,"));
+        let diff = compare(&edited, &generated).expect("a difference");
+        assert!(diff.contains("-    pub extra: bool,"), "{diff}");
+        assert_eq!(compare(&generated, &generated), None);
+    }
+
+    #[test]
+    fn the_client_accepts_unknown_fields_and_values() {
+        let generated = generate(&SpecFile::load().unwrap(), Output::Client).unwrap();
+        assert!(
+            !generated.contains("deny_unknown_fields"),
+            "a new response field must not break the client"
+        );
+        assert!(
+            generated.contains("crate::forward::RunStatus")
+                && !generated.contains("pub enum RunStatus")
+        );
     }
 }

@@ -26,7 +26,7 @@ struct Cli {
 enum Command {
     /// Check that the server and the generated client agree with openapi.yaml.
     Check,
-    /// Regenerate the client from openapi.yaml (client/src/generated.rs).
+    /// Regenerate the client, its CLI and its mocks from openapi.yaml (client/src/generated*.rs).
     Generate,
     /// Drive a mixed load (reads, lists, writes, bad requests) against a release build and report errors and memory.
     Soak {
@@ -129,7 +129,9 @@ fn run(cli: Cli) -> Result<bool> {
         }
         Command::Generate => {
             client_code::write(&spec_file::SpecFile::load()?)?;
-            println!("wrote {}", client_code::GENERATED_PATH);
+            for (path, _) in client_code::GENERATED {
+                println!("wrote {path}");
+            }
             Ok(true)
         }
     }

@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use task_agent_client::types::{RunStatus, TaskAgentRunPage};
+use task_agent_client::RunStatus;
+use task_agent_client::types::TaskAgentRunPage;
 use uuid::Uuid;
 
 use crate::support::{Agent, Backend, TestServer, at, expect_status};
