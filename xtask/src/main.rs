@@ -2,11 +2,13 @@
 //! generated client in sync.
 
 mod client_code;
+mod compat;
 mod soak;
 mod spec_file;
 mod spec_sync;
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -24,8 +26,18 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Check that the server and the generated client agree with openapi.yaml.
-    Check,
+    /// Check that the server and the generated client agree with openapi.yaml, and that
+    /// info.version says how openapi.yaml changed since the latest released contract.
+    Check {
+        #[command(flatten)]
+        contract: ContractPaths,
+    },
+    /// Record openapi.yaml as the released contract of its info.version
+    /// (openapi/released/<version>.yaml); commit the file with the release.
+    ReleaseSpec {
+        #[command(flatten)]
+        contract: ContractPaths,
+    },
     /// Regenerate the client, its CLI and its mocks from openapi.yaml (client/src/generated*.rs).
     Generate,
     /// Drive a mixed load (reads, lists, writes, bad requests) against a release build and report errors and memory.
@@ -63,6 +75,34 @@ enum Command {
     },
 }
 
+/// Where the contract and its released versions are. Hidden: only the
+/// tests of these commands point them elsewhere.
+#[derive(clap::Args)]
+struct ContractPaths {
+    /// The spec [default: openapi.yaml]
+    #[arg(long, hide = true, value_name = "FILE")]
+    spec: Option<PathBuf>,
+    /// The released contracts [default: openapi/released]
+    #[arg(long, hide = true, value_name = "DIR")]
+    released: Option<PathBuf>,
+}
+
+impl ContractPaths {
+    fn spec(&self) -> PathBuf {
+        self.spec
+            .clone()
+            .unwrap_or_else(|| spec_file::workspace_root().join(spec_file::SPEC_PATH))
+    }
+
+    fn released(&self) -> compat::ReleasedContracts {
+        compat::ReleasedContracts::new(
+            self.released
+                .clone()
+                .unwrap_or_else(|| spec_file::workspace_root().join(compat::RELEASED_DIR)),
+        )
+    }
+}
+
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(true) => ExitCode::SUCCESS,
@@ -77,14 +117,52 @@ fn main() -> ExitCode {
 /// Runs a task; `Ok(false)` means a check found differences (already printed).
 fn run(cli: Cli) -> Result<bool> {
     match cli.command {
-        Command::Check => {
-            let spec = spec_file::SpecFile::load()?;
+        Command::Check { contract: paths } => {
+            let contract = compat::Contract::read(&paths.spec())?;
+            let spec = spec_file::SpecFile {
+                json: contract.json.clone(),
+            };
             let server =
                 spec_sync::compare(&spec.json, &task_agent_server::api::openapi_document());
             print!("{server}");
             let client = client_code::check(&spec)?;
             print!("{client}");
-            Ok(server.is_in_sync() && client.is_in_sync())
+            let released = compat::check(&contract, &paths.released())?;
+            print!("{released}");
+            Ok(server.is_in_sync() && client.is_in_sync() && released.passes())
+        }
+        Command::ReleaseSpec { contract: paths } => {
+            let contract = compat::Contract::read(&paths.spec())?;
+            let shown = |path: &Path| {
+                let root = spec_file::workspace_root();
+                path.strip_prefix(&root)
+                    .unwrap_or(path)
+                    .display()
+                    .to_string()
+            };
+            match compat::release(&contract, &paths.released())? {
+                compat::Release::Done(compat::Recorded::Written(path)) => println!(
+                    "recorded {} (info.version {}) as {}; commit it",
+                    shown(&paths.spec()),
+                    contract.version,
+                    shown(&path)
+                ),
+                compat::Release::Done(compat::Recorded::AlreadyThere(path)) => println!(
+                    "{} already records {} (info.version {}) byte for byte; nothing to do",
+                    shown(&path),
+                    shown(&paths.spec()),
+                    contract.version
+                ),
+                compat::Release::Refused(report) => {
+                    print!("{report}");
+                    eprintln!(
+                        "not recorded: info.version {} does not say what changed since the latest release",
+                        contract.version
+                    );
+                    return Ok(false);
+                }
+            }
+            Ok(true)
         }
         Command::Soak {
             duration_secs,

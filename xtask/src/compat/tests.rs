@@ -1,0 +1,1269 @@
+//! Every rule, as a before/after pair of a minimal spec with the findings it
+//! must produce; then the report and the repository's own contract.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::rules::{Impact, Side};
+use super::walk::{Finding, Location, compare};
+use super::*;
+use crate::spec_file::workspace_root;
+
+/// A minimal contract with something for every rule: a path-level parameter
+/// from `components`, a query parameter, a request body, response headers,
+/// error responses by `$ref`, objects open (`Thing`) and closed
+/// (`ThingWrite`), schemas used both ways (`State`, `Label` through `allOf`,
+/// and the recursive `Part`).
+const BASE: &str = r##"
+openapi: 3.0.3
+info:
+  title: Things
+  version: 1.0.0
+security:
+  - bearer: []
+paths:
+  /things/{id}:
+    parameters:
+      - $ref: '#/components/parameters/Id'
+    get:
+      operationId: get_thing
+      summary: Get a thing
+      parameters:
+        - in: query
+          name: view
+          schema:
+            type: string
+            enum: [brief, full]
+            nullable: true
+      responses:
+        '200':
+          description: The thing.
+          headers:
+            ETag:
+              schema:
+                type: string
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Thing'
+        '404':
+          $ref: '#/components/responses/Error'
+    put:
+      operationId: put_thing
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/ThingWrite'
+      responses:
+        '200':
+          description: The thing as stored.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Thing'
+components:
+  securitySchemes:
+    bearer:
+      type: http
+      scheme: bearer
+  parameters:
+    Id:
+      in: path
+      name: id
+      required: true
+      schema:
+        type: string
+        format: uuid
+  responses:
+    Error:
+      description: An error.
+      content:
+        application/json:
+          schema:
+            $ref: '#/components/schemas/Error'
+  schemas:
+    Thing:
+      type: object
+      required: [id, size, state, note]
+      properties:
+        id:
+          type: string
+          format: uuid
+        size:
+          type: integer
+          format: int32
+          minimum: 0
+          maximum: 100
+        state:
+          $ref: '#/components/schemas/State'
+        note:
+          type: string
+          nullable: true
+        label:
+          description: An optional label.
+          type: string
+          nullable: true
+          allOf:
+            - $ref: '#/components/schemas/Label'
+        parts:
+          type: array
+          items:
+            $ref: '#/components/schemas/Part'
+    ThingWrite:
+      type: object
+      additionalProperties: false
+      required: [size, state]
+      properties:
+        size:
+          type: integer
+          format: int32
+          minimum: 0
+          maximum: 100
+        state:
+          $ref: '#/components/schemas/State'
+        note:
+          type: string
+          nullable: true
+          default: null
+        label:
+          $ref: '#/components/schemas/Label'
+        parts:
+          type: array
+          items:
+            $ref: '#/components/schemas/Part'
+    State:
+      type: string
+      enum: [idle, busy]
+    Label:
+      type: string
+      minLength: 1
+      maxLength: 64
+      pattern: ^[a-z]+$
+    Part:
+      type: object
+      additionalProperties: false
+      required: [name]
+      properties:
+        name:
+          type: string
+        children:
+          type: array
+          items:
+            $ref: '#/components/schemas/Part'
+    Error:
+      type: object
+      required: [message]
+      properties:
+        message:
+          type: string
+"##;
+
+/// One step of a patch: a JSON pointer and, to set, a YAML value (`-` as the
+/// last step appends to an array).
+enum Edit {
+    Set(&'static str, &'static str),
+    Remove(&'static str),
+}
+
+use Edit::{Remove, Set};
+
+/// What a finding must be: rule, side, impact, and where (a pointer into the
+/// current document, or into the released one when it ends in
+/// ` (released)`).
+type Expected = (&'static str, Option<Side>, Impact, &'static str);
+
+struct Case {
+    name: &'static str,
+    /// Applied to the released document; most cases release [`BASE`].
+    before: &'static [Edit],
+    after: &'static [Edit],
+    expected: &'static [Expected],
+}
+
+const REQ: Option<Side> = Some(Side::Request);
+const RES: Option<Side> = Some(Side::Response);
+const B: Impact = Impact::Breaking;
+const C: Impact = Impact::Compatible;
+const D: Impact = Impact::Documentation;
+
+const CASES: &[Case] = &[
+    // Operations.
+    Case {
+        name: "operation removed",
+        before: &[],
+        after: &[Remove("/paths/~1things~1{id}/put")],
+        expected: &[(
+            "operation-removed",
+            None,
+            B,
+            "/paths/~1things~1{id}/put (released)",
+        )],
+    },
+    Case {
+        name: "operation added",
+        before: &[],
+        after: &[Set(
+            "/paths/~1things",
+            "{get: {operationId: list_things, responses: {'200': {description: ok}}}}",
+        )],
+        expected: &[("operation-added", None, C, "/paths/~1things/get")],
+    },
+    Case {
+        name: "operation renamed",
+        before: &[],
+        after: &[Set("/paths/~1things~1{id}/get/operationId", "fetch_thing")],
+        expected: &[(
+            "operation-renamed",
+            None,
+            B,
+            "/paths/~1things~1{id}/get/operationId",
+        )],
+    },
+    // Parameters.
+    Case {
+        name: "path parameter renamed",
+        before: &[],
+        after: &[Set("/components/parameters/Id/name", "thing_id")],
+        expected: &[
+            (
+                "required-parameter-added",
+                None,
+                B,
+                "/paths/~1things~1{id}/parameters/0",
+            ),
+            (
+                "parameter-removed",
+                None,
+                B,
+                "/paths/~1things~1{id}/parameters/0 (released)",
+            ),
+        ],
+    },
+    Case {
+        name: "query parameter removed",
+        before: &[],
+        after: &[Remove("/paths/~1things~1{id}/get/parameters/0")],
+        expected: &[(
+            "parameter-removed",
+            None,
+            B,
+            "/paths/~1things~1{id}/get/parameters/0 (released)",
+        )],
+    },
+    Case {
+        name: "optional parameter added",
+        before: &[],
+        after: &[Set(
+            "/paths/~1things~1{id}/get/parameters/-",
+            "{in: query, name: limit, schema: {type: integer}}",
+        )],
+        expected: &[(
+            "optional-parameter-added",
+            None,
+            C,
+            "/paths/~1things~1{id}/get/parameters/1",
+        )],
+    },
+    Case {
+        name: "required header parameter added",
+        before: &[],
+        after: &[Set(
+            "/paths/~1things~1{id}/put/parameters",
+            "[{in: header, name: X-Key, required: true, schema: {type: string}}]",
+        )],
+        expected: &[(
+            "required-parameter-added",
+            None,
+            B,
+            "/paths/~1things~1{id}/put/parameters/0",
+        )],
+    },
+    Case {
+        name: "parameter now required",
+        before: &[],
+        after: &[Set(
+            "/paths/~1things~1{id}/get/parameters/0/required",
+            "true",
+        )],
+        expected: &[(
+            "parameter-now-required",
+            None,
+            B,
+            "/paths/~1things~1{id}/get/parameters/0/required",
+        )],
+    },
+    Case {
+        name: "parameter now optional",
+        before: &[Set(
+            "/paths/~1things~1{id}/get/parameters/0/required",
+            "true",
+        )],
+        after: &[],
+        expected: &[(
+            "parameter-now-optional",
+            None,
+            C,
+            "/paths/~1things~1{id}/get/parameters/0/required",
+        )],
+    },
+    Case {
+        name: "parameter serialization changed",
+        before: &[],
+        after: &[Set(
+            "/paths/~1things~1{id}/get/parameters/0/explode",
+            "false",
+        )],
+        expected: &[(
+            "parameter-serialization-changed",
+            None,
+            B,
+            "/paths/~1things~1{id}/get/parameters/0/explode",
+        )],
+    },
+    Case {
+        name: "nullable query parameter becomes non-null",
+        before: &[],
+        after: &[Remove(
+            "/paths/~1things~1{id}/get/parameters/0/schema/nullable",
+        )],
+        expected: &[(
+            "nullable-narrowed",
+            REQ,
+            B,
+            "/paths/~1things~1{id}/get/parameters/0/schema/nullable",
+        )],
+    },
+    Case {
+        name: "format of a shared path parameter changed",
+        before: &[],
+        after: &[Set("/components/parameters/Id/schema/format", "date-time")],
+        expected: &[(
+            "format-changed",
+            REQ,
+            B,
+            "/components/parameters/Id/schema/format",
+        )],
+    },
+    // Request bodies.
+    Case {
+        name: "request body now optional",
+        before: &[],
+        after: &[Set(
+            "/paths/~1things~1{id}/put/requestBody/required",
+            "false",
+        )],
+        expected: &[(
+            "request-body-now-optional",
+            None,
+            C,
+            "/paths/~1things~1{id}/put/requestBody/required",
+        )],
+    },
+    Case {
+        name: "request body now required",
+        before: &[Set(
+            "/paths/~1things~1{id}/put/requestBody/required",
+            "false",
+        )],
+        after: &[],
+        expected: &[(
+            "request-body-now-required",
+            None,
+            B,
+            "/paths/~1things~1{id}/put/requestBody/required",
+        )],
+    },
+    Case {
+        name: "request body removed",
+        before: &[],
+        after: &[Remove("/paths/~1things~1{id}/put/requestBody")],
+        expected: &[(
+            "request-body-removed",
+            None,
+            B,
+            "/paths/~1things~1{id}/put/requestBody (released)",
+        )],
+    },
+    Case {
+        name: "request content type added",
+        before: &[],
+        after: &[Set(
+            "/paths/~1things~1{id}/put/requestBody/content/application~1merge-patch+json",
+            "{schema: {$ref: '#/components/schemas/ThingWrite'}}",
+        )],
+        expected: &[(
+            "content-type-added",
+            REQ,
+            C,
+            "/paths/~1things~1{id}/put/requestBody/content/application~1merge-patch+json",
+        )],
+    },
+    // Responses.
+    Case {
+        name: "response content type changed",
+        before: &[],
+        after: &[
+            Remove("/paths/~1things~1{id}/get/responses/200/content/application~1json"),
+            Set(
+                "/paths/~1things~1{id}/get/responses/200/content/text~1plain",
+                "{schema: {type: string}}",
+            ),
+        ],
+        expected: &[
+            (
+                "content-type-added",
+                RES,
+                C,
+                "/paths/~1things~1{id}/get/responses/200/content/text~1plain",
+            ),
+            (
+                "content-type-removed",
+                RES,
+                B,
+                "/paths/~1things~1{id}/get/responses/200/content/application~1json (released)",
+            ),
+        ],
+    },
+    Case {
+        name: "success status changed",
+        before: &[],
+        after: &[
+            Remove("/paths/~1things~1{id}/put/responses/200"),
+            Set(
+                "/paths/~1things~1{id}/put/responses/201",
+                "{description: Created., content: {application/json: {schema: {$ref: '#/components/schemas/Thing'}}}}",
+            ),
+        ],
+        expected: &[
+            (
+                "success-status-added",
+                None,
+                B,
+                "/paths/~1things~1{id}/put/responses/201",
+            ),
+            (
+                "status-removed",
+                None,
+                B,
+                "/paths/~1things~1{id}/put/responses/200 (released)",
+            ),
+        ],
+    },
+    Case {
+        name: "error status added",
+        before: &[],
+        after: &[Set(
+            "/paths/~1things~1{id}/get/responses/429",
+            "{$ref: '#/components/responses/Error'}",
+        )],
+        expected: &[(
+            "error-status-added",
+            None,
+            C,
+            "/paths/~1things~1{id}/get/responses/429",
+        )],
+    },
+    Case {
+        name: "error status removed",
+        before: &[],
+        after: &[Remove("/paths/~1things~1{id}/get/responses/404")],
+        expected: &[(
+            "status-removed",
+            None,
+            B,
+            "/paths/~1things~1{id}/get/responses/404 (released)",
+        )],
+    },
+    Case {
+        name: "response header removed",
+        before: &[],
+        after: &[Remove(
+            "/paths/~1things~1{id}/get/responses/200/headers/ETag",
+        )],
+        expected: &[(
+            "response-header-removed",
+            None,
+            B,
+            "/paths/~1things~1{id}/get/responses/200/headers/ETag (released)",
+        )],
+    },
+    Case {
+        name: "response header added",
+        before: &[],
+        after: &[Set(
+            "/paths/~1things~1{id}/put/responses/200/headers",
+            "{ETag: {schema: {type: string}}}",
+        )],
+        expected: &[(
+            "response-header-added",
+            None,
+            C,
+            "/paths/~1things~1{id}/put/responses/200/headers/ETag",
+        )],
+    },
+    Case {
+        name: "error body through a shared response changed",
+        before: &[],
+        after: &[Set(
+            "/components/schemas/Error/properties/message/maxLength",
+            "200",
+        )],
+        expected: &[(
+            "maxLength-narrowed",
+            RES,
+            C,
+            "/components/schemas/Error/properties/message/maxLength",
+        )],
+    },
+    // Security.
+    Case {
+        name: "one operation takes another scheme",
+        before: &[],
+        after: &[
+            Set(
+                "/components/securitySchemes/key",
+                "{type: apiKey, in: header, name: X-Api-Key}",
+            ),
+            Set("/paths/~1things~1{id}/get/security", "[{key: []}]"),
+        ],
+        expected: &[
+            (
+                "security-requirement-added",
+                None,
+                C,
+                "/paths/~1things~1{id}/get/security",
+            ),
+            (
+                "security-requirement-removed",
+                None,
+                B,
+                "/paths/~1things~1{id}/get/security",
+            ),
+        ],
+    },
+    Case {
+        name: "anonymous access added",
+        before: &[],
+        after: &[Set("/security/-", "{}")],
+        expected: &[("security-requirement-added", None, C, "/security")],
+    },
+    Case {
+        name: "authentication now needed",
+        before: &[Remove("/security")],
+        after: &[],
+        expected: &[
+            ("security-requirement-added", None, C, "/security"),
+            ("security-requirement-removed", None, B, "/security"),
+        ],
+    },
+    Case {
+        name: "security scheme changed",
+        before: &[],
+        after: &[Set("/components/securitySchemes/bearer/scheme", "basic")],
+        expected: &[(
+            "security-scheme-changed",
+            None,
+            B,
+            "/components/securitySchemes/bearer/scheme",
+        )],
+    },
+    // Properties.
+    Case {
+        name: "response property removed",
+        before: &[],
+        after: &[
+            Remove("/components/schemas/Thing/properties/note"),
+            Remove("/components/schemas/Thing/required/3"),
+        ],
+        expected: &[(
+            "property-removed",
+            RES,
+            B,
+            "/components/schemas/Thing/properties/note (released)",
+        )],
+    },
+    Case {
+        name: "request property removed from a closed object",
+        before: &[],
+        after: &[Remove("/components/schemas/ThingWrite/properties/note")],
+        expected: &[(
+            "property-removed",
+            REQ,
+            B,
+            "/components/schemas/ThingWrite/properties/note (released)",
+        )],
+    },
+    Case {
+        name: "request property removed from an open object",
+        before: &[Remove(
+            "/components/schemas/ThingWrite/additionalProperties",
+        )],
+        after: &[
+            Remove("/components/schemas/ThingWrite/additionalProperties"),
+            Remove("/components/schemas/ThingWrite/properties/note"),
+        ],
+        expected: &[(
+            "property-removed",
+            REQ,
+            C,
+            "/components/schemas/ThingWrite/properties/note (released)",
+        )],
+    },
+    Case {
+        name: "optional request property added",
+        before: &[],
+        after: &[Set(
+            "/components/schemas/ThingWrite/properties/color",
+            "{type: string}",
+        )],
+        expected: &[(
+            "property-added",
+            REQ,
+            C,
+            "/components/schemas/ThingWrite/properties/color",
+        )],
+    },
+    Case {
+        name: "required request property added",
+        before: &[],
+        after: &[
+            Set(
+                "/components/schemas/ThingWrite/properties/color",
+                "{type: string}",
+            ),
+            Set("/components/schemas/ThingWrite/required/-", "color"),
+        ],
+        expected: &[(
+            "property-added",
+            REQ,
+            B,
+            "/components/schemas/ThingWrite/properties/color",
+        )],
+    },
+    Case {
+        name: "response property added to an open object",
+        before: &[],
+        after: &[Set(
+            "/components/schemas/Thing/properties/color",
+            "{type: string}",
+        )],
+        expected: &[(
+            "property-added",
+            RES,
+            C,
+            "/components/schemas/Thing/properties/color",
+        )],
+    },
+    Case {
+        name: "property added to a closed object used both ways",
+        before: &[],
+        after: &[Set(
+            "/components/schemas/Part/properties/color",
+            "{type: string}",
+        )],
+        expected: &[
+            (
+                "property-added",
+                REQ,
+                C,
+                "/components/schemas/Part/properties/color",
+            ),
+            (
+                "property-added",
+                RES,
+                B,
+                "/components/schemas/Part/properties/color",
+            ),
+        ],
+    },
+    Case {
+        name: "request property now required",
+        before: &[],
+        after: &[Set("/components/schemas/ThingWrite/required/-", "note")],
+        expected: &[(
+            "property-now-required",
+            REQ,
+            B,
+            "/components/schemas/ThingWrite/properties/note",
+        )],
+    },
+    Case {
+        name: "response property now optional",
+        before: &[],
+        after: &[Remove("/components/schemas/Thing/required/3")],
+        expected: &[(
+            "property-now-optional",
+            RES,
+            B,
+            "/components/schemas/Thing/properties/note",
+        )],
+    },
+    // Values.
+    Case {
+        name: "enum value removed from a schema used both ways",
+        before: &[],
+        after: &[Set("/components/schemas/State/enum", "[idle]")],
+        expected: &[
+            ("enum-narrowed", REQ, B, "/components/schemas/State/enum"),
+            ("enum-narrowed", RES, C, "/components/schemas/State/enum"),
+        ],
+    },
+    Case {
+        name: "enum value added to a schema used both ways",
+        before: &[],
+        after: &[Set("/components/schemas/State/enum/-", "paused")],
+        expected: &[
+            ("enum-widened", RES, B, "/components/schemas/State/enum"),
+            ("enum-widened", REQ, C, "/components/schemas/State/enum"),
+        ],
+    },
+    Case {
+        name: "type changed",
+        before: &[],
+        after: &[Set(
+            "/components/schemas/Thing/properties/id/type",
+            "integer",
+        )],
+        expected: &[(
+            "type-changed",
+            RES,
+            B,
+            "/components/schemas/Thing/properties/id/type",
+        )],
+    },
+    Case {
+        name: "integer format widened both ways",
+        before: &[],
+        after: &[
+            Set(
+                "/components/schemas/ThingWrite/properties/size/format",
+                "int64",
+            ),
+            Set("/components/schemas/Thing/properties/size/format", "int64"),
+        ],
+        expected: &[
+            (
+                "format-widened",
+                RES,
+                B,
+                "/components/schemas/Thing/properties/size/format",
+            ),
+            (
+                "format-widened",
+                REQ,
+                C,
+                "/components/schemas/ThingWrite/properties/size/format",
+            ),
+        ],
+    },
+    Case {
+        name: "request minimum raised",
+        before: &[],
+        after: &[Set(
+            "/components/schemas/ThingWrite/properties/size/minimum",
+            "1",
+        )],
+        expected: &[(
+            "minimum-narrowed",
+            REQ,
+            B,
+            "/components/schemas/ThingWrite/properties/size/minimum",
+        )],
+    },
+    Case {
+        name: "request maximum raised",
+        before: &[],
+        after: &[Set(
+            "/components/schemas/ThingWrite/properties/size/maximum",
+            "1000",
+        )],
+        expected: &[(
+            "maximum-widened",
+            REQ,
+            C,
+            "/components/schemas/ThingWrite/properties/size/maximum",
+        )],
+    },
+    Case {
+        name: "response maximum raised",
+        before: &[],
+        after: &[Set(
+            "/components/schemas/Thing/properties/size/maximum",
+            "1000",
+        )],
+        expected: &[(
+            "maximum-widened",
+            RES,
+            B,
+            "/components/schemas/Thing/properties/size/maximum",
+        )],
+    },
+    Case {
+        name: "response maximum lowered",
+        before: &[],
+        after: &[Set(
+            "/components/schemas/Thing/properties/size/maximum",
+            "50",
+        )],
+        expected: &[(
+            "maximum-narrowed",
+            RES,
+            C,
+            "/components/schemas/Thing/properties/size/maximum",
+        )],
+    },
+    Case {
+        name: "maxLength lowered in a schema reached through allOf",
+        before: &[],
+        after: &[Set("/components/schemas/Label/maxLength", "32")],
+        expected: &[
+            (
+                "maxLength-narrowed",
+                REQ,
+                B,
+                "/components/schemas/Label/maxLength",
+            ),
+            (
+                "maxLength-narrowed",
+                RES,
+                C,
+                "/components/schemas/Label/maxLength",
+            ),
+        ],
+    },
+    Case {
+        name: "type changed in an allOf member behind a restated type",
+        before: &[],
+        after: &[Set("/components/schemas/Label/type", "integer")],
+        expected: &[
+            ("type-changed", REQ, B, "/components/schemas/Label/type"),
+            ("unclassified", None, B, "/components/schemas/Label/type"),
+        ],
+    },
+    Case {
+        name: "pattern changed",
+        before: &[],
+        after: &[Set("/components/schemas/Label/pattern", "'^[a-z0-9]+$'")],
+        expected: &[
+            (
+                "pattern-changed",
+                REQ,
+                B,
+                "/components/schemas/Label/pattern",
+            ),
+            (
+                "pattern-changed",
+                RES,
+                B,
+                "/components/schemas/Label/pattern",
+            ),
+        ],
+    },
+    Case {
+        name: "nullable request field becomes non-null",
+        before: &[],
+        after: &[Remove(
+            "/components/schemas/ThingWrite/properties/note/nullable",
+        )],
+        expected: &[(
+            "nullable-narrowed",
+            REQ,
+            B,
+            "/components/schemas/ThingWrite/properties/note/nullable",
+        )],
+    },
+    Case {
+        name: "non-null response field becomes nullable",
+        before: &[],
+        after: &[Set(
+            "/components/schemas/Thing/properties/size/nullable",
+            "true",
+        )],
+        expected: &[(
+            "nullable-widened",
+            RES,
+            B,
+            "/components/schemas/Thing/properties/size/nullable",
+        )],
+    },
+    Case {
+        name: "request object opened, response object closed",
+        before: &[],
+        after: &[
+            Remove("/components/schemas/ThingWrite/additionalProperties"),
+            Set("/components/schemas/Thing/additionalProperties", "false"),
+        ],
+        expected: &[
+            (
+                "additionalProperties-narrowed",
+                RES,
+                C,
+                "/components/schemas/Thing/additionalProperties",
+            ),
+            (
+                "additionalProperties-widened",
+                REQ,
+                C,
+                "/components/schemas/ThingWrite/additionalProperties",
+            ),
+        ],
+    },
+    Case {
+        name: "request default changed",
+        before: &[],
+        after: &[Set(
+            "/components/schemas/ThingWrite/properties/note/default",
+            "none",
+        )],
+        expected: &[(
+            "default-changed",
+            REQ,
+            B,
+            "/components/schemas/ThingWrite/properties/note/default",
+        )],
+    },
+    Case {
+        name: "response items unconstrained",
+        before: &[],
+        after: &[Remove("/components/schemas/Thing/properties/parts/items")],
+        expected: &[(
+            "items-widened",
+            RES,
+            B,
+            "/components/schemas/Thing/properties/parts/items",
+        )],
+    },
+    Case {
+        name: "variant added to a response oneOf",
+        before: &[Set(
+            "/components/schemas/Thing/properties/id",
+            "{oneOf: [{type: string, format: uuid}]}",
+        )],
+        after: &[Set(
+            "/components/schemas/Thing/properties/id",
+            "{oneOf: [{type: string, format: uuid}, {type: integer}]}",
+        )],
+        expected: &[(
+            "oneOf-widened",
+            RES,
+            B,
+            "/components/schemas/Thing/properties/id/oneOf",
+        )],
+    },
+    Case {
+        name: "a change in a recursive schema is found once per side",
+        before: &[],
+        after: &[Set(
+            "/components/schemas/Part/properties/name/minLength",
+            "1",
+        )],
+        expected: &[
+            (
+                "minLength-narrowed",
+                REQ,
+                B,
+                "/components/schemas/Part/properties/name/minLength",
+            ),
+            (
+                "minLength-narrowed",
+                RES,
+                C,
+                "/components/schemas/Part/properties/name/minLength",
+            ),
+        ],
+    },
+    // Prose, notices and the unknown.
+    Case {
+        name: "descriptions and summaries",
+        before: &[],
+        after: &[
+            Set(
+                "/components/schemas/Thing/properties/size/description",
+                "Size in units.",
+            ),
+            Set("/paths/~1things~1{id}/get/summary", "Fetch a thing"),
+        ],
+        expected: &[
+            (
+                "documentation-changed",
+                None,
+                D,
+                "/components/schemas/Thing/properties/size/description",
+            ),
+            (
+                "documentation-changed",
+                None,
+                D,
+                "/paths/~1things~1{id}/get/summary",
+            ),
+        ],
+    },
+    Case {
+        name: "operation deprecated",
+        before: &[],
+        after: &[Set("/paths/~1things~1{id}/get/deprecated", "true")],
+        expected: &[(
+            "deprecation-changed",
+            None,
+            C,
+            "/paths/~1things~1{id}/get/deprecated",
+        )],
+    },
+    Case {
+        name: "servers of a path",
+        before: &[],
+        after: &[Set(
+            "/paths/~1things~1{id}/servers",
+            "[{url: 'https://elsewhere.example'}]",
+        )],
+        expected: &[("unclassified", None, B, "/paths/~1things~1{id}/servers")],
+    },
+    Case {
+        name: "a keyword no rule knows",
+        before: &[],
+        after: &[Set(
+            "/components/schemas/Thing/properties/id/x-rust-type",
+            "Uuid",
+        )],
+        expected: &[(
+            "unclassified",
+            None,
+            B,
+            "/components/schemas/Thing/properties/id/x-rust-type",
+        )],
+    },
+    // No change.
+    Case {
+        name: "a referenced schema written inline instead",
+        before: &[],
+        after: &[Set(
+            "/components/schemas/Thing/properties/state",
+            "{type: string, enum: [busy, idle]}",
+        )],
+        expected: &[],
+    },
+    Case {
+        name: "a $ref wrapped in allOf to describe it",
+        before: &[],
+        after: &[Set(
+            "/components/schemas/ThingWrite/properties/label",
+            "{description: A label., allOf: [{$ref: '#/components/schemas/Label'}]}",
+        )],
+        expected: &[(
+            "documentation-changed",
+            None,
+            D,
+            "/components/schemas/ThingWrite/properties/label/description",
+        )],
+    },
+    Case {
+        name: "a schema that no operation uses",
+        before: &[],
+        after: &[Set("/components/schemas/Unused", "{type: string}")],
+        expected: &[],
+    },
+];
+
+fn unescape(segment: &str) -> String {
+    segment.replace("~1", "/").replace("~0", "~")
+}
+
+fn apply(doc: &mut Value, edit: &Edit) {
+    let pointer = match edit {
+        Set(pointer, _) | Remove(pointer) => *pointer,
+    };
+    let (parent, last) = pointer.rsplit_once('/').expect("a pointer below the root");
+    let key = unescape(last);
+    let parent = doc
+        .pointer_mut(parent)
+        .unwrap_or_else(|| panic!("{pointer}: no parent"));
+    match edit {
+        Set(_, yaml) => {
+            let value: Value = serde_norway::from_str(yaml).expect("a YAML value");
+            match parent {
+                Value::Object(object) => {
+                    object.insert(key, value);
+                }
+                Value::Array(items) if key == "-" => items.push(value),
+                Value::Array(items) => items[key.parse::<usize>().unwrap()] = value,
+                _ => panic!("{pointer}: parent is no container"),
+            }
+        }
+        Remove(_) => {
+            let removed = match parent {
+                Value::Object(object) => object.remove(&key),
+                Value::Array(items) => Some(items.remove(key.parse::<usize>().unwrap())),
+                _ => None,
+            };
+            assert!(removed.is_some(), "{pointer}: nothing to remove");
+        }
+    }
+}
+
+fn patched(edits: &[Edit]) -> Value {
+    let mut doc: Value = serde_norway::from_str(BASE).unwrap();
+    for edit in edits {
+        apply(&mut doc, edit);
+    }
+    doc
+}
+
+fn shown(location: &Location) -> String {
+    match location {
+        Location::Current(pointer) => pointer.clone(),
+        Location::Released(pointer) => format!("{pointer} (released)"),
+    }
+}
+
+fn summary(findings: &[Finding]) -> Vec<(String, Option<Side>, Impact, String)> {
+    let mut summary: Vec<_> = findings
+        .iter()
+        .map(|f| (f.change.rule().id, f.side, f.impact().0, shown(&f.location)))
+        .collect();
+    summary.sort();
+    summary
+}
+
+#[test]
+fn the_base_spec_is_a_valid_contract() {
+    let contract = Contract::parse(Path::new("base.yaml"), BASE.to_owned()).unwrap();
+    assert!(compare(&contract.json, &contract.json).unwrap().is_empty());
+}
+
+#[test]
+fn every_rule_fires_on_its_change() {
+    let mut failures = Vec::new();
+    for case in CASES {
+        let found = compare(&patched(case.before), &patched(case.after)).unwrap();
+        let mut expected: Vec<_> = case
+            .expected
+            .iter()
+            .map(|(rule, side, impact, at)| (rule.to_string(), *side, *impact, at.to_string()))
+            .collect();
+        expected.sort();
+        if summary(&found) != expected {
+            failures.push(format!(
+                "{}:\n  expected {expected:#?}\n  found    {:#?}",
+                case.name,
+                summary(&found)
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn a_change_lists_every_place_that_reaches_it() {
+    let found = compare(
+        &patched(&[]),
+        &patched(&[Set("/components/schemas/Label/maxLength", "32")]),
+    )
+    .unwrap();
+    let usages = |side| {
+        found
+            .iter()
+            .find(|f| f.side == Some(side))
+            .map(|f| f.usages.clone())
+            .unwrap()
+    };
+    assert_eq!(usages(Side::Request), ["put_thing request body .label"]);
+    assert_eq!(
+        usages(Side::Response),
+        [
+            "get_thing response 200 .label",
+            "put_thing response 200 .label"
+        ]
+    );
+}
+
+#[test]
+fn the_report_gives_rule_impact_place_and_usages_and_the_bump_needed() {
+    let before = patched(&[]);
+    let after = patched(&[
+        Remove("/components/schemas/Thing/properties/note"),
+        Remove("/components/schemas/Thing/required/3"),
+        Set(
+            "/components/schemas/ThingWrite/properties/color",
+            "{type: string}",
+        ),
+    ]);
+    let findings = compare(&before, &after).unwrap();
+    let version = semver::Version::new(1, 0, 0);
+    let report = CompatReport::Compared(report::Comparison::new(
+        version.clone(),
+        version,
+        false,
+        findings,
+    ));
+    assert!(!report.passes());
+    let text = report.to_string();
+    let expected = "\
+spec ⇄ released 1.0.0: 2 changes (1 breaking, 1 compatible); info.version 1.0.0 is the released version; the changes need a major bump, to 2.0.0
+  breaking      property-removed (response) at /components/schemas/Thing/properties/note (of released 1.0.0)
+      `note` removed: clients that read it find nothing
+      where: get_thing response 200 .note; put_thing response 200 .note
+  compatible    property-added (request) at /components/schemas/ThingWrite/properties/color
+      `color` added (optional): existing clients may leave it out
+      where: put_thing request body .color
+Make the changes compatible, or set info.version to 2.0.0 (see docs/CONTRIBUTING.md).
+";
+    assert_eq!(text, expected);
+}
+
+/// Writes `BASE` edited by `edits` with `info.version` set, as YAML text.
+fn contract(version: &str, edits: &[Edit]) -> Contract {
+    let mut doc = patched(edits);
+    doc["info"]["version"] = Value::from(version);
+    let text = serde_norway::to_string(&doc).unwrap();
+    Contract::parse(Path::new("openapi.yaml"), text).unwrap()
+}
+
+#[test]
+fn a_release_needs_the_bump_its_changes_need() {
+    let dir = tempfile::tempdir().unwrap();
+    let released = ReleasedContracts::new(dir.path().to_owned());
+    let first = contract("1.0.0", &[]);
+    assert!(matches!(
+        release(&first, &released).unwrap(),
+        Release::Done(Recorded::Written(_))
+    ));
+
+    let breaking = [Remove("/paths/~1things~1{id}/put")];
+    let Release::Refused(report) = release(&contract("1.1.0", &breaking), &released).unwrap()
+    else {
+        panic!("a breaking change released as a minor version");
+    };
+    assert!(
+        report.to_string().contains("need a major bump, to 2.0.0"),
+        "{report}"
+    );
+    assert!(
+        matches!(
+            release(&contract("2.0.0", &breaking), &released).unwrap(),
+            Release::Done(Recorded::Written(_))
+        ),
+        "a major version may break"
+    );
+    assert!(
+        !check(&contract("1.5.0", &[]), &released).unwrap().passes(),
+        "older than the latest release"
+    );
+}
+
+/// The checked-in contract is its latest release, or says how it changed:
+/// `cargo test` catches what `cargo xtask check` catches.
+#[test]
+fn openapi_yaml_keeps_the_promises_of_its_latest_release() {
+    let root = workspace_root();
+    let current = Contract::read(&root.join(crate::spec_file::SPEC_PATH)).unwrap();
+    let released = ReleasedContracts::new(root.join(RELEASED_DIR));
+    assert!(
+        released.latest().unwrap().is_some(),
+        "{RELEASED_DIR} records the released contracts"
+    );
+    let report = check(&current, &released).unwrap();
+    assert!(report.passes(), "{report}");
+}
