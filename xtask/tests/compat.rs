@@ -173,3 +173,40 @@ fn release_spec_records_a_version_once() {
     assert!(output.status.success(), "{stdout}");
     assert!(released_dir.join("1.0.1.yaml").exists(), "{stdout}");
 }
+
+/// A release directory may hold hidden files (`.gitkeep`), and the final
+/// release of a pre-release is recorded when its changes fit the bump from
+/// the latest final release (here none: 1.0.0 → 1.1.0-rc.1 → 1.1.0).
+#[test]
+fn release_spec_records_the_final_release_of_a_pre_release() {
+    let dir = tempfile::tempdir().unwrap();
+    let released_dir = dir.path().join("released");
+    let with_version = |version: &str| {
+        let mut spec = repository_spec();
+        spec["info"]["version"] = version.into();
+        spec
+    };
+    write_spec(&released_dir.join("1.0.0.yaml"), &with_version("1.0.0"));
+    write_spec(
+        &released_dir.join("1.1.0-rc.1.yaml"),
+        &with_version("1.1.0-rc.1"),
+    );
+    std::fs::write(released_dir.join(".gitkeep"), "").unwrap();
+    let spec_path = dir.path().join("openapi.yaml");
+    write_spec(&spec_path, &with_version("1.1.0"));
+
+    let (output, stdout) = xtask(&[
+        "release-spec",
+        "--spec",
+        path(&spec_path),
+        "--released",
+        path(&released_dir),
+    ]);
+
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(released_dir.join("1.1.0.yaml").exists(), "{stdout}");
+}

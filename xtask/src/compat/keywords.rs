@@ -27,13 +27,14 @@ pub enum Limit {
     /// A flag that admits more values when true (absent: false): `nullable`.
     AdmitsWhenTrue,
     /// Any change may admit other values, and nothing finer can be said
-    /// (two regular expressions, two `not` schemas).
+    /// (two regular expressions, two discriminators).
     Opaque,
 }
 
 /// The keywords compared value to value, with how each limits values. (The
 /// walk compares the subschemas itself: `properties`, `items`,
-/// `additionalProperties`, `allOf`, `oneOf`, `anyOf`.)
+/// `additionalProperties`, `allOf`, `oneOf`, `anyOf`, `not`; and judges
+/// `readOnly` and `writeOnly` as a property's presence on each side.)
 pub const LIMITS: &[(&str, Limit)] = &[
     ("type", Limit::Type),
     ("format", Limit::Format),
@@ -52,10 +53,7 @@ pub const LIMITS: &[(&str, Limit)] = &[
     ("uniqueItems", Limit::RestrictsWhenTrue),
     ("minProperties", Limit::Lower),
     ("maxProperties", Limit::Upper),
-    ("readOnly", Limit::Opaque),
-    ("writeOnly", Limit::Opaque),
     ("discriminator", Limit::Opaque),
-    ("not", Limit::Opaque),
 ];
 
 /// Formats of which another admits every value: `(narrower, wider)`.
@@ -147,8 +145,8 @@ pub fn compare(
 }
 
 /// Adding a keyword narrows and removing one widens, for the keywords whose
-/// absence admits anything; `None` when both are present.
-fn presence(old: Option<&Value>, new: Option<&Value>) -> Option<Effect> {
+/// absence admits anything; `None` when both are present or both absent.
+pub fn presence(old: Option<&Value>, new: Option<&Value>) -> Option<Effect> {
     match (old, new) {
         (None, Some(_)) => Some(Effect::Narrowed),
         (Some(_), None) => Some(Effect::Widened),
@@ -347,12 +345,11 @@ mod tests {
                 Some(json!(1)),
                 Some(Narrowed),
             ),
-            ("readOnly", None, Some(json!(true)), Some(Narrowed)),
             (
-                "not",
-                Some(json!({"type": "string"})),
-                Some(json!({"type": "integer"})),
-                Some(Changed),
+                "discriminator",
+                None,
+                Some(json!({"propertyName": "kind"})),
+                Some(Narrowed),
             ),
         ];
         for (keyword, old, new, expected) in cases {

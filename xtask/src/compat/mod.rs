@@ -109,6 +109,7 @@ pub fn check(
     let findings = walk::compare(&latest.json, &current.json)?;
     Ok(CompatReport::Compared(report::Comparison::new(
         latest.version,
+        released.latest_final()?.as_ref(),
         current.version.clone(),
         latest.text == current.text,
         findings,

@@ -10,6 +10,10 @@
 //!
 //! A released version never changes (clients were generated from it), so
 //! the released version number with any other text fails.
+//!
+//! A pre-release promises nothing until its final release: after
+//! `1.1.0-rc.1`, `1.1.0-rc.2` and `1.1.0` may change what the bump from the
+//! latest final release (`1.0.0` → `1.1.0`, a minor bump) allows.
 
 use semver::Version;
 
@@ -46,16 +50,11 @@ impl Bump {
         }
     }
 
-    /// The bump from `released` to `current`, or `None` when `current` is
-    /// older. Only the numbers count: a pre-release of the same numbers is
-    /// no bump.
-    pub fn between(released: &Version, current: &Version) -> Option<Bump> {
-        if current < released {
-            return None;
-        }
-        let numbers = |v: &Version| (v.major, v.minor, v.patch);
-        let (old, new) = (numbers(released), numbers(current));
-        Some(if new.0 > old.0 {
+    /// The bump of the numbers from `older` to `newer`; pre-releases do not
+    /// count.
+    fn of_numbers(older: &Version, newer: &Version) -> Bump {
+        let (old, new) = (numbers(older), numbers(newer));
+        if new.0 > old.0 {
             Bump::Major
         } else if new.1 > old.1 {
             Bump::Minor
@@ -63,11 +62,11 @@ impl Bump {
             Bump::Patch
         } else {
             Bump::None
-        })
+        }
     }
 
     /// The smallest version after `released` that makes this bump.
-    pub fn apply(self, released: &Version) -> Version {
+    fn apply(self, released: &Version) -> Version {
         let (major, minor, patch) = (released.major, released.minor, released.patch);
         match self {
             Bump::None => released.clone(),
@@ -78,29 +77,95 @@ impl Bump {
     }
 }
 
-/// The bump the changes need and the one `info.version` makes.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// A version's numbers, without its pre-release.
+fn numbers(version: &Version) -> (u64, u64, u64) {
+    (version.major, version.minor, version.patch)
+}
+
+/// How `info.version` follows the latest released version.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Step {
+    /// It is older: never right.
+    Older,
+    /// A bump of the numbers (`Bump::None`: the same numbers).
+    Bump(Bump),
+    /// A later pre-release, or the final release, of the released
+    /// pre-release: it may make the changes that the bump from the latest
+    /// final release (`since`) allows, and any change if there is none.
+    AfterPreRelease {
+        since: Option<Version>,
+        allows: Bump,
+    },
+}
+
+impl Step {
+    /// How `current` follows `released`, given the latest released final
+    /// (not pre-release) version.
+    fn between(released: &Version, last_final: Option<&Version>, current: &Version) -> Step {
+        if current < released {
+            Step::Older
+        } else if !released.pre.is_empty()
+            && current > released
+            && numbers(current) == numbers(released)
+        {
+            Step::AfterPreRelease {
+                since: last_final.cloned(),
+                allows: last_final.map_or(Bump::Major, |last| Bump::of_numbers(last, current)),
+            }
+        } else {
+            Step::Bump(Bump::of_numbers(released, current))
+        }
+    }
+
+    /// The greatest bump of changes the step allows; `None` for none.
+    fn allows(&self) -> Option<Bump> {
+        match self {
+            Step::Older => None,
+            Step::Bump(bump) | Step::AfterPreRelease { allows: bump, .. } => Some(*bump),
+        }
+    }
+}
+
+/// The bump the changes need, the step `info.version` makes, and the
+/// smallest version that would do.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Verdict {
     pub needed: Bump,
-    /// `None` when the current version is older than the released one.
-    pub made: Option<Bump>,
+    pub made: Step,
+    /// The smallest version after the released one that allows the changes.
+    pub enough: Version,
 }
 
 impl Verdict {
+    /// Judges the changes from `released` to `current`, the worst of them
+    /// `worst`, given the latest released final (not pre-release) version.
     pub fn new(
         released: &Version,
+        last_final: Option<&Version>,
         current: &Version,
         worst: Option<Impact>,
         identical: bool,
     ) -> Verdict {
+        let needed = Bump::needed(worst, identical);
+        // After a pre-release, its final release is the first candidate.
+        let finished = Version::new(released.major, released.minor, released.patch);
+        let enough = if Step::between(released, last_final, &finished).allows() >= Some(needed) {
+            finished
+        } else {
+            needed.apply(released)
+        };
         Verdict {
-            needed: Bump::needed(worst, identical),
-            made: Bump::between(released, current),
+            needed,
+            made: Step::between(released, last_final, current),
+            enough,
         }
     }
 
+    /// Whether `info.version` allows the changes.
     pub fn passes(&self) -> bool {
-        self.made.is_some_and(|made| made >= self.needed)
+        self.made
+            .allows()
+            .is_some_and(|allows| allows >= self.needed)
     }
 }
 
@@ -108,38 +173,85 @@ impl Verdict {
 mod tests {
     use super::*;
 
-    /// `(released, current, worst change, identical text, passes)`.
+    fn version(text: &str) -> Version {
+        Version::parse(text).unwrap()
+    }
+
+    /// `(latest final release ("" for none), released, current, worst
+    /// change, identical text, passes, smallest version that passes)`.
     #[test]
     fn each_kind_of_change_needs_its_bump() {
-        use Impact::{Breaking, Compatible, Documentation};
-        let cases: &[(&str, &str, Option<Impact>, bool, bool)] = &[
-            ("1.0.0", "1.0.0", None, true, true),
-            ("1.0.0", "1.0.0", None, false, false),
-            ("1.0.0", "1.0.1", None, false, true),
-            ("1.0.0", "1.0.0", Some(Documentation), false, false),
-            ("1.0.0", "1.0.1", Some(Documentation), false, true),
-            ("1.0.0", "1.0.1", Some(Compatible), false, false),
-            ("1.0.0", "1.1.0", Some(Compatible), false, true),
-            ("1.0.0", "2.0.0", Some(Compatible), false, true),
-            ("1.0.0", "1.1.0", Some(Breaking), false, false),
-            ("1.0.0", "2.0.0", Some(Breaking), false, true),
-            ("1.0.0", "2.0.0-rc.1", Some(Breaking), false, true),
-            ("1.2.0", "1.1.9", Some(Documentation), false, false),
-            ("1.1.0", "1.1.0-rc.1", Some(Documentation), false, false),
-            ("1.1.0-rc.1", "1.1.0", Some(Documentation), false, false),
+        const N: Option<Impact> = None;
+        const D: Option<Impact> = Some(Impact::Documentation);
+        const C: Option<Impact> = Some(Impact::Compatible);
+        const B: Option<Impact> = Some(Impact::Breaking);
+        type Case = (
+            &'static str,
+            &'static str,
+            &'static str,
+            Option<Impact>,
+            bool,
+            bool,
+            &'static str,
+        );
+        let cases: &[Case] = &[
+            ("1.0.0", "1.0.0", "1.0.0", N, true, true, "1.0.0"),
+            ("1.0.0", "1.0.0", "1.0.0", N, false, false, "1.0.1"),
+            ("1.0.0", "1.0.0", "1.0.1", N, false, true, "1.0.1"),
+            ("1.0.0", "1.0.0", "1.0.0", D, false, false, "1.0.1"),
+            ("1.0.0", "1.0.0", "1.0.1", D, false, true, "1.0.1"),
+            ("1.0.0", "1.0.0", "1.0.1", C, false, false, "1.1.0"),
+            ("1.0.0", "1.0.0", "1.1.0", C, false, true, "1.1.0"),
+            ("1.0.0", "1.0.0", "2.0.0", C, false, true, "1.1.0"),
+            ("1.0.0", "1.0.0", "1.1.0", B, false, false, "2.0.0"),
+            ("1.0.0", "1.0.0", "2.0.0", B, false, true, "2.0.0"),
+            ("1.0.0", "1.0.0", "2.0.0-rc.1", B, false, true, "2.0.0"),
+            ("1.2.0", "1.2.0", "1.1.9", D, false, false, "1.2.1"),
+            ("1.1.0", "1.1.0", "1.1.0-rc.1", D, false, false, "1.1.1"),
+            // After a pre-release, its final release (or a later
+            // pre-release) may make what the bump from the latest final
+            // release allows: 1.0.0 → 1.1.0 is a minor bump.
+            ("1.0.0", "1.1.0-rc.1", "1.1.0", D, false, true, "1.1.0"),
+            ("1.0.0", "1.1.0-rc.1", "1.1.0", C, false, true, "1.1.0"),
+            ("1.0.0", "1.1.0-rc.1", "1.1.0-rc.2", C, false, true, "1.1.0"),
+            ("1.0.0", "1.1.0-rc.1", "1.1.0", B, false, false, "2.0.0"),
+            ("1.0.0", "1.1.0-rc.1", "2.0.0", B, false, true, "2.0.0"),
+            ("1.4.2", "2.0.0-rc.1", "2.0.0", B, false, true, "2.0.0"),
+            ("", "1.0.0-rc.1", "1.0.0", B, false, true, "1.0.0"),
+            // The pre-release itself, like any release, never changes.
+            (
+                "1.0.0",
+                "1.1.0-rc.1",
+                "1.1.0-rc.1",
+                D,
+                false,
+                false,
+                "1.1.0",
+            ),
+            (
+                "1.0.0",
+                "1.1.0-rc.2",
+                "1.1.0-rc.1",
+                D,
+                false,
+                false,
+                "1.1.0",
+            ),
         ];
-        for (released, current, worst, identical, passes) in cases {
+        for (last_final, released, current, worst, identical, passes, enough) in cases {
+            let last_final = (!last_final.is_empty()).then(|| version(last_final));
             let verdict = Verdict::new(
-                &Version::parse(released).unwrap(),
-                &Version::parse(current).unwrap(),
+                &version(released),
+                last_final.as_ref(),
+                &version(current),
                 *worst,
                 *identical,
             );
-            assert_eq!(
-                verdict.passes(),
-                *passes,
-                "{released} → {current} with {worst:?} (identical: {identical}): {verdict:?}"
+            let case = format!(
+                "{released} (after {last_final:?}) → {current} with {worst:?} (identical: {identical}): {verdict:?}"
             );
+            assert_eq!(verdict.passes(), *passes, "{case}");
+            assert_eq!(verdict.enough, version(enough), "{case}");
         }
     }
 

@@ -31,7 +31,8 @@ impl ReleasedContracts {
     }
 
     /// Every released version and its file, oldest first; none when the
-    /// directory does not exist yet.
+    /// directory does not exist yet. Hidden files (`.gitkeep`, `.DS_Store`)
+    /// are no releases.
     fn versions(&self) -> Result<Vec<(Version, PathBuf)>, CompatError> {
         let io = |source| CompatError::Io {
             path: self.dir.clone(),
@@ -45,6 +46,12 @@ impl ReleasedContracts {
         let mut versions = Vec::new();
         for entry in entries {
             let path = entry.map_err(io)?.path();
+            let hidden = path
+                .file_name()
+                .is_some_and(|name| name.as_encoded_bytes().starts_with(b"."));
+            if hidden {
+                continue;
+            }
             // Anything else here would be a release nobody compares with.
             let version = path
                 .file_name()
@@ -71,6 +78,12 @@ impl ReleasedContracts {
             });
         }
         Ok(Some(contract))
+    }
+
+    /// The highest released final (not pre-release) version, if any.
+    pub fn latest_final(&self) -> Result<Option<Version>, CompatError> {
+        let mut versions = self.versions()?.into_iter().map(|(version, _)| version);
+        Ok(versions.rfind(|version| version.pre.is_empty()))
     }
 
     /// The file that records `version`.
@@ -152,6 +165,39 @@ mod tests {
         }
         let latest = released.latest().unwrap().unwrap();
         assert_eq!(latest.version, Version::new(1, 10, 0));
+    }
+
+    #[test]
+    fn hidden_files_are_no_releases() {
+        let dir = tempfile::tempdir().unwrap();
+        let released = ReleasedContracts::new(dir.path().to_owned());
+        for name in [".gitkeep", ".DS_Store"] {
+            std::fs::write(dir.path().join(name), "").unwrap();
+        }
+        assert!(released.latest().unwrap().is_none());
+        released.record(&contract("1.0.0", "A")).unwrap();
+        assert_eq!(
+            released.latest().unwrap().unwrap().version,
+            Version::new(1, 0, 0)
+        );
+    }
+
+    #[test]
+    fn the_latest_final_release_is_not_a_pre_release() {
+        let dir = tempfile::tempdir().unwrap();
+        let released = ReleasedContracts::new(dir.path().to_owned());
+        assert_eq!(released.latest_final().unwrap(), None);
+        for version in ["1.0.0-rc.1", "1.0.0", "1.1.0-rc.1"] {
+            released.record(&contract(version, "A")).unwrap();
+        }
+        assert_eq!(
+            released.latest_final().unwrap(),
+            Some(Version::new(1, 0, 0))
+        );
+        assert_eq!(
+            released.latest().unwrap().unwrap().version,
+            Version::parse("1.1.0-rc.1").unwrap()
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::fmt;
 
 use semver::Version;
 
-use super::policy::{Bump, Verdict};
+use super::policy::{Bump, Step, Verdict};
 use super::rules::Impact;
 use super::walk::{Finding, Location};
 
@@ -45,14 +45,17 @@ impl CompatReport {
 }
 
 impl Comparison {
+    /// Judges `findings`, the changes from `released` to `current`, given
+    /// the latest released final (not pre-release) version.
     pub fn new(
         released: Version,
+        last_final: Option<&Version>,
         current: Version,
         identical: bool,
         findings: Vec<Finding>,
     ) -> Comparison {
         let worst = findings.iter().map(|f| f.impact().0).max();
-        let verdict = Verdict::new(&released, &current, worst, identical);
+        let verdict = Verdict::new(&released, last_final, &current, worst, identical);
         Comparison {
             released,
             current,
@@ -88,27 +91,32 @@ impl Comparison {
 
     /// What the version says, and whether that is enough.
     fn judgement(&self) -> String {
-        let current = &self.current;
-        let needed = self.verdict.needed;
-        match self.verdict.made {
-            None => format!(
-                "info.version {current} is older than the released {}",
-                self.released
-            ),
-            Some(made) if made >= needed => {
-                format!("info.version {current} is a {} bump: enough", made.name())
+        let (current, released) = (&self.current, &self.released);
+        let step = match &self.verdict.made {
+            Step::Older => {
+                return format!("info.version {current} is older than the released {released}");
             }
-            Some(Bump::None) => format!(
-                "info.version {current} is the released version; the changes need a {} bump, to {}",
-                needed.name(),
-                needed.apply(&self.released)
+            Step::Bump(Bump::None) => "is the released version".to_owned(),
+            Step::Bump(made) => format!("is a {} bump", made.name()),
+            Step::AfterPreRelease {
+                since: Some(since),
+                allows,
+            } => format!(
+                "follows the pre-release {released}, a {} bump from {since}",
+                allows.name()
             ),
-            Some(made) => format!(
-                "info.version {current} is a {} bump; the changes need a {} bump, to {}",
-                made.name(),
-                needed.name(),
-                needed.apply(&self.released)
-            ),
+            Step::AfterPreRelease { since: None, .. } => {
+                format!("follows the pre-release {released}, and no final release before it")
+            }
+        };
+        if self.verdict.passes() {
+            format!("info.version {current} {step}: enough")
+        } else {
+            format!(
+                "info.version {current} {step}; the changes need a {} bump, to {}",
+                self.verdict.needed.name(),
+                self.verdict.enough
+            )
         }
     }
 }
@@ -168,10 +176,10 @@ impl fmt::Display for CompatReport {
                 comparison.current
             )
         } else {
-            let to = comparison.verdict.needed.apply(released);
             writeln!(
                 f,
-                "Make the changes compatible, or set info.version to {to} (see docs/CONTRIBUTING.md)."
+                "Make the changes compatible, or set info.version to {} (see docs/CONTRIBUTING.md).",
+                comparison.verdict.enough
             )
         }
     }

@@ -6,7 +6,7 @@
 //! compatible where clients send (what they sent before is still accepted)
 //! and breaking where they receive (they may get a value they cannot read);
 //! a change that makes it admit fewer is the reverse. A schema used both ways
-//! is judged both ways, and reported once per way.
+//! is judged both ways, and reported once per way where the ways differ.
 
 /// How a change affects the clients built from the released contract.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -78,6 +78,8 @@ pub enum Change {
     OperationAdded,
     /// Same method and path, another `operationId`.
     OperationRenamed,
+    /// The `tags` of an operation.
+    TagsChanged,
     ParameterRemoved,
     ParameterAdded {
         required: bool,
@@ -102,8 +104,14 @@ pub enum Change {
     StatusRemoved,
     ResponseHeaderAdded,
     ResponseHeaderRemoved,
+    ResponseHeaderRequirement {
+        now_required: bool,
+    },
     SecurityRequirementAdded,
     SecurityRequirementRemoved,
+    /// A released requirement replaced by one with the same schemes and
+    /// fewer scopes.
+    SecurityScopesReduced,
     SecuritySchemeChanged,
     PropertyAdded {
         required: bool,
@@ -125,6 +133,8 @@ pub enum Change {
         effect: Effect,
     },
     DefaultChanged,
+    /// The `title` of a schema.
+    TitleChanged,
     Deprecation,
     Documentation,
     /// A difference no rule knows; judged breaking until a rule says otherwise.
@@ -162,8 +172,11 @@ impl Rule {
         }
     }
 
-    /// Whether the side of the change matters (and so is worth reporting).
-    pub fn depends_on_side(&self) -> bool {
+    /// Whether the rule says something else (impact or reason) for values
+    /// that clients send than for values they receive. Only then is a
+    /// finding's side worth reporting, and a change met both ways reported
+    /// once per side.
+    pub fn varies_by_side(&self) -> bool {
         self.request != self.response
     }
 
@@ -196,6 +209,11 @@ impl Change {
                 "operation-renamed",
                 Breaking,
                 "generated clients name their methods after the operationId",
+            ),
+            Change::TagsChanged => Rule::fixed(
+                "tags-changed",
+                Breaking,
+                "openapi-generator and others group the generated methods into classes named after the first tag",
             ),
             Change::ParameterRemoved => Rule::fixed(
                 "parameter-removed",
@@ -291,6 +309,18 @@ impl Change {
                 Breaking,
                 "clients that read it find nothing",
             ),
+            Change::ResponseHeaderRequirement { now_required: true } => Rule::fixed(
+                "response-header-now-required",
+                Compatible,
+                "clients that handled its absence still work",
+            ),
+            Change::ResponseHeaderRequirement {
+                now_required: false,
+            } => Rule::fixed(
+                "response-header-now-optional",
+                Breaking,
+                "clients that rely on it may find nothing",
+            ),
             Change::SecurityRequirementAdded => Rule::fixed(
                 "security-requirement-added",
                 Compatible,
@@ -300,6 +330,11 @@ impl Change {
                 "security-requirement-removed",
                 Breaking,
                 "clients that authenticate this way are refused",
+            ),
+            Change::SecurityScopesReduced => Rule::fixed(
+                "security-scopes-reduced",
+                Compatible,
+                "clients granted the released scopes hold the fewer ones too",
             ),
             Change::SecuritySchemeChanged => Rule::fixed(
                 "security-scheme-changed",
@@ -368,23 +403,26 @@ impl Change {
                         ),
                         (Compatible, "clients receive only values they accept"),
                     ),
-                    Effect::Changed => Rule::by_side(
+                    Effect::Changed => Rule::fixed(
                         &id,
-                        (Breaking, "values clients send may be refused"),
-                        (Breaking, "clients may receive values they reject"),
+                        Breaking,
+                        "values clients send may be refused, and values they receive rejected",
                     ),
                 }
             }
-            Change::DefaultChanged => Rule::by_side(
+            // Sent, a value left out now means something else to the server;
+            // received, generated clients fill in the released default for
+            // an optional field the server leaves out. Either way the two
+            // sides disagree about a value nobody wrote down.
+            Change::DefaultChanged => Rule::fixed(
                 "default-changed",
-                (
-                    Breaking,
-                    "a value clients leave out now means something else",
-                ),
-                (
-                    Documentation,
-                    "responses carry their values; the default only documents",
-                ),
+                Breaking,
+                "a value left out means the released default to clients, and the new one to the server",
+            ),
+            Change::TitleChanged => Rule::fixed(
+                "title-changed",
+                Breaking,
+                "generators name the types of schemas after their title",
             ),
             Change::Deprecation => Rule::fixed(
                 "deprecation-changed",

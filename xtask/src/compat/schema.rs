@@ -5,27 +5,39 @@
 //! admits (an inline schema moved to `components`, a `$ref` wrapped in
 //! `allOf` to add a description) is no change, and that a change is reported
 //! where it is written: a pattern changed in `Decimal` at
-//! `/components/schemas/Decimal/pattern`, with the places that use it.
+//! `/components/schemas/Decimal/pattern`, with the places that use it. A
+//! property declared both by a schema and by its `allOf` members is all of
+//! those declarations, merged the same way.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::CompatError;
 use super::keywords::{self, LIMITS};
 use super::rules::{Change, Effect, Side};
-use super::walk::{At, DOCUMENTATION, Keyed, Location, Usage, Walk, escape, resolve};
-
-/// Deepest nesting of `allOf` merged before giving up on a loop.
-const MAX_ALL_OF_DEPTH: usize = 32;
+use super::walk::{
+    At, Keyed, Location, MAX_DEPTH, SchemaPair, Usage, Walk, escape, key_change,
+    required_or_optional, resolve,
+};
 
 /// Keywords that hold subschemas of their own; compared here, not as values.
-const SUBSCHEMAS: [&str; 4] = ["items", "additionalProperties", "oneOf", "anyOf"];
+const SUBSCHEMAS: [&str; 5] = ["items", "additionalProperties", "oneOf", "anyOf", "not"];
+
+/// Keywords judged as a property's presence on each side rather than as
+/// values: clients do not send a read-only property, nor receive a
+/// write-only one.
+const VISIBILITY: [&str; 2] = ["readOnly", "writeOnly"];
+
+/// The schema that admits anything: what a name that `required` lists, and
+/// no `properties` declares, holds.
+static ANY: Value = Value::Bool(true);
 
 /// A schema with its `$ref` followed and its `allOf` members merged in.
 struct Flat<'a> {
-    /// Where the schema is written.
-    pointer: String,
+    /// Where each occurrence of the schema is written; its own keywords are
+    /// at the first. Together they name the schema for the recursion guard.
+    pointers: Vec<String>,
     /// Every other keyword, where it is written; the schema's own win over
     /// its members'.
     keywords: Keyed<'a>,
@@ -33,26 +45,34 @@ struct Flat<'a> {
     /// winning one: a member's constraint applies as well, so a change there
     /// must not go unseen.
     shadowed: BTreeMap<&'a str, Vec<At<'a>>>,
-    properties: Keyed<'a>,
-    required: BTreeSet<&'a str>,
+    /// Every declaration of each property, the schema's own first: all of
+    /// them apply.
+    properties: BTreeMap<&'a str, Vec<At<'a>>>,
+    /// The names that `required` lists, each where it is listed first.
+    required: Keyed<'a>,
 }
 
 impl<'a> Flat<'a> {
-    fn new(doc: &'a Value, at: At<'a>) -> Result<Flat<'a>, CompatError> {
-        let at = resolve(doc, at)?;
+    /// Merges the occurrences of one schema (at least one): usually a single
+    /// one, several for a property declared in a schema and in its members.
+    fn new(doc: &'a Value, occurrences: &[At<'a>]) -> Result<Flat<'a>, CompatError> {
         let mut flat = Flat {
-            pointer: at.pointer.clone(),
+            pointers: Vec::new(),
             keywords: Keyed::new(),
             shadowed: BTreeMap::new(),
-            properties: Keyed::new(),
-            required: BTreeSet::new(),
+            properties: BTreeMap::new(),
+            required: Keyed::new(),
         };
-        flat.merge(doc, at, 0)?;
+        for at in occurrences {
+            let at = resolve(doc, at.clone())?;
+            flat.pointers.push(at.pointer.clone());
+            flat.merge(doc, at, 0)?;
+        }
         Ok(flat)
     }
 
     fn merge(&mut self, doc: &'a Value, at: At<'a>, depth: usize) -> Result<(), CompatError> {
-        if depth > MAX_ALL_OF_DEPTH {
+        if depth > MAX_DEPTH {
             return Err(CompatError::RefLoop {
                 pointer: at.pointer,
             });
@@ -62,17 +82,16 @@ impl<'a> Flat<'a> {
             match keyword {
                 "properties" => {
                     for (name, property) in child.keyed() {
-                        self.properties.entry(name).or_insert(property);
+                        self.properties.entry(name).or_default().push(property);
                     }
                 }
-                "required" => self.required.extend(
-                    child
-                        .value
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(Value::as_str),
-                ),
+                "required" => {
+                    for item in child.items() {
+                        if let Some(name) = item.value.as_str() {
+                            self.required.entry(name).or_insert(item);
+                        }
+                    }
+                }
                 "allOf" => members = child.items(),
                 _ => match self.keywords.get(keyword) {
                     None => {
@@ -92,6 +111,11 @@ impl<'a> Flat<'a> {
         Ok(())
     }
 
+    /// Where the schema's own keywords are written.
+    fn pointer(&self) -> &str {
+        &self.pointers[0]
+    }
+
     fn get(&self, keyword: &str) -> Option<&'a Value> {
         self.keywords.get(keyword).map(|at| at.value)
     }
@@ -100,7 +124,7 @@ impl<'a> Flat<'a> {
     fn location(&self, keyword: &str) -> Location {
         Location::Current(match self.keywords.get(keyword) {
             Some(at) => at.pointer.clone(),
-            None => format!("{}/{}", self.pointer, escape(keyword)),
+            None => format!("{}/{}", self.pointer(), escape(keyword)),
         })
     }
 
@@ -109,16 +133,65 @@ impl<'a> Flat<'a> {
         self.get("additionalProperties") == Some(&Value::Bool(false))
     }
 
-    /// What `additionalProperties` admits, from least to most.
+    /// What `additionalProperties` admits, from least to most; absent,
+    /// `true` and `{}` all admit anything.
     fn additional(&self) -> Additional<'a> {
         match self.keywords.get("additionalProperties") {
             None => Additional::Any,
             Some(at) => match at.value {
                 Value::Bool(true) => Additional::Any,
+                Value::Object(schema) if schema.is_empty() => Additional::Any,
                 Value::Bool(false) => Additional::Nothing,
                 _ => Additional::Schema(at.clone()),
             },
         }
+    }
+
+    /// Why clients do not meet this schema's values on `side`, if they do
+    /// not: a read-only value is not sent, a write-only one not received. A
+    /// flag set by any `allOf` member counts.
+    fn hidden_on(&self, side: Side) -> Option<&'static str> {
+        let (keyword, word) = match side {
+            Side::Request => ("readOnly", "read-only"),
+            Side::Response => ("writeOnly", "write-only"),
+        };
+        let mut occurrences = self
+            .keywords
+            .get(keyword)
+            .into_iter()
+            .chain(self.shadowed.get(keyword).into_iter().flatten());
+        occurrences
+            .any(|at| *at.value == Value::Bool(true))
+            .then_some(word)
+    }
+
+    /// The property `name` as clients meet it on `side`.
+    fn property(
+        &self,
+        doc: &'a Value,
+        name: &str,
+        side: Side,
+    ) -> Result<Presence<'a>, CompatError> {
+        let (occurrences, pointer) = match (self.properties.get(name), self.required.get(name)) {
+            (Some(declared), _) => (declared.clone(), declared[0].pointer.clone()),
+            (None, Some(listed)) => {
+                let anything = At {
+                    value: &ANY,
+                    pointer: format!("{}/properties/{}", self.pointer(), escape(name)),
+                };
+                (vec![anything], listed.pointer.clone())
+            }
+            (None, None) => return Ok(Presence::Absent),
+        };
+        let schema = Flat::new(doc, &occurrences)?;
+        Ok(match schema.hidden_on(side) {
+            Some(why) => Presence::Hidden { pointer, why },
+            None => Presence::Present(Property {
+                schema,
+                pointer,
+                required: self.required.contains_key(name),
+            }),
+        })
     }
 }
 
@@ -147,6 +220,27 @@ impl Additional<'_> {
     }
 }
 
+/// Whether, and how, clients meet a property on one side.
+enum Presence<'a> {
+    /// The object names no such property.
+    Absent,
+    /// Declared, but not on this side: `why` is `read-only` or `write-only`.
+    Hidden {
+        pointer: String,
+        why: &'static str,
+    },
+    Present(Property<'a>),
+}
+
+/// A property that clients meet.
+struct Property<'a> {
+    /// Its declarations merged (anything, when only `required` names it).
+    schema: Flat<'a>,
+    /// Where it is declared, or else where `required` names it.
+    pointer: String,
+    required: bool,
+}
+
 impl<'a> Walk<'a> {
     /// Compares a schema of the released document with one of the current
     /// document, where values travel `side`.
@@ -157,17 +251,20 @@ impl<'a> Walk<'a> {
         side: Side,
         usage: &Usage,
     ) -> Result<(), CompatError> {
-        let old = Flat::new(self.old, old)?;
-        let new = Flat::new(self.new, new)?;
-        let pair = (old.pointer.clone(), new.pointer.clone());
-        if self.in_progress.contains(&pair) {
-            // A recursive schema: its comparison is already under way.
-            return Ok(());
-        }
-        self.in_progress.push(pair);
-        let compared = self.flat(&old, &new, side, usage);
-        self.in_progress.pop();
-        compared
+        let old = Flat::new(self.released(), &[old])?;
+        let new = Flat::new(self.current(), &[new])?;
+        self.flats(&old, &new, side, usage)
+    }
+
+    fn flats(
+        &mut self,
+        old: &Flat<'a>,
+        new: &Flat<'a>,
+        side: Side,
+        usage: &Usage,
+    ) -> Result<(), CompatError> {
+        let pair: SchemaPair = (old.pointers.clone(), new.pointers.clone());
+        self.once_per_recursion(pair, |walk| walk.flat(old, new, side, usage))
     }
 
     fn flat(
@@ -212,14 +309,16 @@ impl<'a> Walk<'a> {
         for keyword in ["oneOf", "anyOf"] {
             self.variants(keyword, old, new, side, usage)?;
         }
-        self.shadowed(old, new, side, usage);
+        self.not(old, new, side, usage)?;
+        self.shadowed(old, new, side, usage)?;
         let mut handled: Vec<&str> = LIMITS.iter().map(|(keyword, _)| *keyword).collect();
         handled.extend(SUBSCHEMAS);
+        handled.extend(VISIBILITY);
         handled.push("default");
         self.other_keys(
             &old.keywords,
             &new.keywords,
-            &new.pointer,
+            new.pointer(),
             &handled,
             Change::Unclassified,
             Some(side),
@@ -229,42 +328,45 @@ impl<'a> Walk<'a> {
     }
 
     /// Reports a change to a keyword that an `allOf` member sets besides
-    /// the winning value: prose as documentation, anything else as
-    /// unclassified (what two constraints on one value admit together is
-    /// more than this walk works out).
-    fn shadowed(&mut self, old: &Flat<'a>, new: &Flat<'a>, side: Side, usage: &Usage) {
-        let values = |flat: &Flat<'a>, keyword: &str| -> Vec<&'a Value> {
-            let occurrences = flat
-                .shadowed
-                .get(keyword)
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            occurrences.iter().map(|at| at.value).collect()
+    /// the winning value: as [`key_change`] classifies it, and a constraint
+    /// as unclassified (what two constraints on one value admit together is
+    /// more than this walk works out). Subschemas compare with their `$ref`s
+    /// followed.
+    fn shadowed(
+        &mut self,
+        old: &Flat<'a>,
+        new: &Flat<'a>,
+        side: Side,
+        usage: &Usage,
+    ) -> Result<(), CompatError> {
+        let values = |doc: &'a Value, flat: &Flat<'a>, keyword: &str| -> Result<Vec<Value>, _> {
+            let occurrences = flat.shadowed.get(keyword).into_iter().flatten();
+            occurrences.map(|at| inlined(doc, at)).collect()
         };
         let keywords: BTreeSet<&str> = old
             .shadowed
             .keys()
             .chain(new.shadowed.keys())
             .copied()
+            .filter(|keyword| !VISIBILITY.contains(keyword))
             .collect();
         for keyword in keywords {
-            if values(old, keyword) == values(new, keyword) {
+            if values(self.released(), old, keyword)? == values(self.current(), new, keyword)? {
                 continue;
             }
-            let change = if DOCUMENTATION.contains(&keyword) {
-                Change::Documentation
-            } else {
-                Change::Unclassified
-            };
             let location = match new.shadowed.get(keyword).and_then(|all| all.first()) {
                 Some(at) => Location::Current(at.pointer.clone()),
                 None => new.location(keyword),
             };
             let detail = format!("{keyword} of an allOf member changed");
+            let change = key_change(keyword, Change::Unclassified);
             self.record(change, Some(side), location, detail, Some(usage));
         }
+        Ok(())
     }
 
+    /// Every property either object declares or requires, as clients meet
+    /// it on `side`.
     fn properties(
         &mut self,
         old: &Flat<'a>,
@@ -272,51 +374,62 @@ impl<'a> Walk<'a> {
         side: Side,
         usage: &Usage,
     ) -> Result<(), CompatError> {
-        for (name, old_property) in &old.properties {
-            if !new.properties.contains_key(name) {
-                self.record(
-                    Change::PropertyRemoved {
-                        still_accepted: !new.is_closed(),
-                    },
-                    Some(side),
-                    Location::Released(old_property.pointer.clone()),
-                    format!("`{name}` removed"),
-                    Some(&usage.within(&format!(".{name}"))),
-                );
-            }
-        }
-        for (name, new_property) in &new.properties {
+        let names: BTreeSet<&str> = [old, new]
+            .into_iter()
+            .flat_map(|flat| flat.properties.keys().chain(flat.required.keys()))
+            .copied()
+            .collect();
+        for name in names {
             let usage = usage.within(&format!(".{name}"));
-            let now_required = new.required.contains(name);
-            let Some(old_property) = old.properties.get(name) else {
-                self.record(
-                    Change::PropertyAdded {
-                        required: now_required,
+            let old_property = old.property(self.released(), name, side)?;
+            let new_property = new.property(self.current(), name, side)?;
+            match (old_property, new_property) {
+                (Presence::Present(o), Presence::Present(n)) => {
+                    if o.required != n.required {
+                        self.record(
+                            Change::PropertyRequirement {
+                                now_required: n.required,
+                            },
+                            Some(side),
+                            Location::Current(n.pointer),
+                            format!("`{name}` now {}", required_or_optional(n.required)),
+                            Some(&usage),
+                        );
+                    }
+                    self.flats(&o.schema, &n.schema, side, &usage)?;
+                }
+                (Presence::Present(o), gone) => {
+                    let (location, detail, still_accepted) = match gone {
+                        // Still declared, so a value sent is still admitted.
+                        Presence::Hidden { pointer, why } => (
+                            Location::Current(pointer),
+                            format!("`{name}` now {why}"),
+                            true,
+                        ),
+                        _ => (
+                            Location::Released(o.pointer),
+                            format!("`{name}` removed"),
+                            !new.is_closed(),
+                        ),
+                    };
+                    let change = Change::PropertyRemoved { still_accepted };
+                    self.record(change, Some(side), location, detail, Some(&usage));
+                }
+                (before, Presence::Present(n)) => {
+                    let how = required_or_optional(n.required);
+                    let detail = match before {
+                        Presence::Hidden { why, .. } => format!("`{name}` no longer {why} ({how})"),
+                        _ => format!("`{name}` added ({how})"),
+                    };
+                    let change = Change::PropertyAdded {
+                        required: n.required,
                         closed_before: old.is_closed(),
-                    },
-                    Some(side),
-                    Location::Current(new_property.pointer.clone()),
-                    format!(
-                        "`{name}` added ({})",
-                        if now_required { "required" } else { "optional" }
-                    ),
-                    Some(&usage),
-                );
-                continue;
-            };
-            if old.required.contains(name) != now_required {
-                self.record(
-                    Change::PropertyRequirement { now_required },
-                    Some(side),
-                    Location::Current(new_property.pointer.clone()),
-                    format!(
-                        "`{name}` now {}",
-                        if now_required { "required" } else { "optional" }
-                    ),
-                    Some(&usage),
-                );
+                    };
+                    let location = Location::Current(n.pointer);
+                    self.record(change, Some(side), location, detail, Some(&usage));
+                }
+                _ => {}
             }
-            self.schema(old_property.clone(), new_property.clone(), side, &usage)?;
         }
         Ok(())
     }
@@ -328,39 +441,65 @@ impl<'a> Walk<'a> {
         side: Side,
         usage: &Usage,
     ) -> Result<(), CompatError> {
-        let effect = match (old.keywords.get("items"), new.keywords.get("items")) {
-            (Some(o), Some(n)) => {
-                return self.schema(o.clone(), n.clone(), side, &usage.within("[]"));
-            }
-            (None, None) => return Ok(()),
-            (Some(_), None) => Effect::Widened,
-            (None, Some(_)) => Effect::Narrowed,
-        };
-        let detail = format!(
-            "items: {} → {}",
-            if old.get("items").is_some() {
-                "a schema"
-            } else {
-                "absent"
-            },
-            if new.get("items").is_some() {
-                "a schema"
-            } else {
-                "absent"
-            },
-        );
-        let change = Change::Constraint {
-            keyword: "items",
-            effect,
-        };
-        self.record(
-            change,
-            Some(side),
-            new.location("items"),
-            detail,
-            Some(usage),
-        );
+        if let (Some(o), Some(n)) = (old.keywords.get("items"), new.keywords.get("items")) {
+            return self.schema(o.clone(), n.clone(), side, &usage.within("[]"));
+        }
+        let (o, n) = (old.get("items"), new.get("items"));
+        self.subschema_changed("items", o, n, new, side, usage);
         Ok(())
+    }
+
+    /// `not`: what it rules out, with every `$ref` in it followed, compares
+    /// as a whole; nothing finer can be said about what a schema admits once
+    /// other values are excluded.
+    fn not(
+        &mut self,
+        old: &Flat<'a>,
+        new: &Flat<'a>,
+        side: Side,
+        usage: &Usage,
+    ) -> Result<(), CompatError> {
+        let excluded = |doc: &'a Value, flat: &Flat<'a>| {
+            let at = flat.keywords.get("not");
+            at.map(|at| inlined(doc, at)).transpose()
+        };
+        let o = excluded(self.released(), old)?;
+        let n = excluded(self.current(), new)?;
+        self.subschema_changed("not", o.as_ref(), n.as_ref(), new, side, usage);
+        Ok(())
+    }
+
+    /// Reports a subschema that differs: added (the schema admits fewer
+    /// values), removed (more), or, compared as a whole, changed.
+    fn subschema_changed(
+        &mut self,
+        keyword: &'static str,
+        old: Option<&Value>,
+        new: Option<&Value>,
+        new_flat: &Flat<'a>,
+        side: Side,
+        usage: &Usage,
+    ) {
+        if old == new {
+            return;
+        }
+        let shape = |value: Option<&Value>| {
+            if value.is_some() {
+                "a schema"
+            } else {
+                "absent"
+            }
+        };
+        let (effect, detail) = match keywords::presence(old, new) {
+            Some(effect) => (
+                effect,
+                format!("{keyword}: {} → {}", shape(old), shape(new)),
+            ),
+            None => (Effect::Changed, format!("{keyword}: the schema changed")),
+        };
+        let change = Change::Constraint { keyword, effect };
+        let location = new_flat.location(keyword);
+        self.record(change, Some(side), location, detail, Some(usage));
     }
 
     fn additional_properties(
@@ -393,8 +532,9 @@ impl<'a> Walk<'a> {
         Ok(())
     }
 
-    /// `oneOf` and `anyOf`: variants compared in order; more variants admit
-    /// more, fewer admit less, and a list where there was none admits less.
+    /// `oneOf` and `anyOf`: variants compared pairwise (see [`paired`]);
+    /// more variants admit more, fewer admit less, and a list where there was
+    /// none admits less.
     fn variants(
         &mut self,
         keyword: &'static str,
@@ -406,15 +546,18 @@ impl<'a> Walk<'a> {
         let (old_list, new_list) = (old.keywords.get(keyword), new.keywords.get(keyword));
         let old_variants = old_list.map(At::items).unwrap_or_default();
         let new_variants = new_list.map(At::items).unwrap_or_default();
-        for (index, (o, n)) in old_variants.iter().zip(&new_variants).enumerate() {
-            let usage = usage.within(&format!(" ({keyword} {index})"));
-            self.schema(o.clone(), n.clone(), side, &usage)?;
+        let pairs = paired(
+            (self.released(), &old_variants),
+            (self.current(), &new_variants),
+        )?;
+        for (o, n) in pairs {
+            let usage = usage.within(&format!(" ({keyword} {n})"));
+            let (o, n) = (old_variants[o].clone(), new_variants[n].clone());
+            self.schema(o, n, side, &usage)?;
         }
-        let effect = match (old_list, new_list) {
-            (None, None) => return Ok(()),
-            (None, Some(_)) => Effect::Narrowed,
-            (Some(_), None) => Effect::Widened,
-            (Some(_), Some(_)) => match new_variants.len().cmp(&old_variants.len()) {
+        let effect = match keywords::presence(old.get(keyword), new.get(keyword)) {
+            Some(effect) => effect,
+            None => match new_variants.len().cmp(&old_variants.len()) {
                 std::cmp::Ordering::Equal => return Ok(()),
                 std::cmp::Ordering::Greater => Effect::Widened,
                 std::cmp::Ordering::Less => Effect::Narrowed,
@@ -439,4 +582,88 @@ impl<'a> Walk<'a> {
         );
         Ok(())
     }
+}
+
+/// Pairs the variants of a released and a current `oneOf` or `anyOf`, as
+/// indices: those that name the same schema first, then those that say the
+/// same, then the rest in order. Reordering variants is then no change.
+fn paired<'a>(
+    (old_doc, old): (&'a Value, &[At<'a>]),
+    (new_doc, new): (&'a Value, &[At<'a>]),
+) -> Result<Vec<(usize, usize)>, CompatError> {
+    let targets =
+        |doc: &'a Value, variants: &[At<'a>]| -> Result<Vec<Option<String>>, CompatError> {
+            let target = |at: &At<'a>| -> Result<Option<String>, CompatError> {
+                if at.value.get("$ref").is_none() {
+                    return Ok(None);
+                }
+                Ok(Some(resolve(doc, at.clone())?.pointer))
+            };
+            variants.iter().map(target).collect()
+        };
+    let contents = |doc: &'a Value, variants: &[At<'a>]| -> Result<Vec<Value>, CompatError> {
+        variants.iter().map(|at| inlined(doc, at)).collect()
+    };
+    let (old_targets, new_targets) = (targets(old_doc, old)?, targets(new_doc, new)?);
+    let (old_contents, new_contents) = (contents(old_doc, old)?, contents(new_doc, new)?);
+    let same_target =
+        |o: usize, n: usize| old_targets[o].is_some() && old_targets[o] == new_targets[n];
+    let same_content = |o: usize, n: usize| old_contents[o] == new_contents[n];
+    let in_order = |_: usize, _: usize| true;
+    let mut pairs = Vec::new();
+    let (mut old_free, mut new_free) = (vec![true; old.len()], vec![true; new.len()]);
+    for matches in [
+        &same_target as &dyn Fn(usize, usize) -> bool,
+        &same_content,
+        &in_order,
+    ] {
+        for (o, old_is_free) in old_free.iter_mut().enumerate() {
+            if !*old_is_free {
+                continue;
+            }
+            if let Some(n) = (0..new.len()).find(|&n| new_free[n] && matches(o, n)) {
+                (*old_is_free, new_free[n]) = (false, false);
+                pairs.push((o, n));
+            }
+        }
+    }
+    pairs.sort_by_key(|&(_, n)| n);
+    Ok(pairs)
+}
+
+/// A subschema with every `$ref` in it replaced by what it names, to compare
+/// what it says rather than the names it uses. A `$ref` met again inside
+/// what it names (a recursive schema) stays as written.
+fn inlined<'a>(doc: &'a Value, at: &At<'a>) -> Result<Value, CompatError> {
+    fn expand<'a>(
+        doc: &'a Value,
+        at: At<'a>,
+        expanding: &mut Vec<&'a str>,
+    ) -> Result<Value, CompatError> {
+        if let Some(reference) = at.value.get("$ref").and_then(Value::as_str) {
+            if expanding.contains(&reference) {
+                return Ok(at.value.clone());
+            }
+            expanding.push(reference);
+            let expanded = resolve(doc, at).and_then(|target| expand(doc, target, expanding));
+            expanding.pop();
+            return expanded;
+        }
+        Ok(match at.value {
+            Value::Object(_) => Value::Object(
+                at.keyed()
+                    .into_iter()
+                    .map(|(key, child)| Ok((key.to_owned(), expand(doc, child, expanding)?)))
+                    .collect::<Result<Map<_, _>, CompatError>>()?,
+            ),
+            Value::Array(_) => Value::Array(
+                at.items()
+                    .into_iter()
+                    .map(|item| expand(doc, item, expanding))
+                    .collect::<Result<_, _>>()?,
+            ),
+            value => value.clone(),
+        })
+    }
+    expand(doc, at.clone(), &mut Vec::new())
 }

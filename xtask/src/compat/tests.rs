@@ -1,11 +1,12 @@
 //! Every rule, as a before/after pair of a minimal spec with the findings it
 //! must produce; then the report and the repository's own contract.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde_json::Value;
 
-use super::rules::{Impact, Side};
+use super::rules::{Change, Effect, Impact, Side};
 use super::walk::{Finding, Location, compare};
 use super::*;
 use crate::spec_file::workspace_root;
@@ -222,6 +223,35 @@ const CASES: &[Case] = &[
             "/paths/~1things~1{id}/get/operationId",
         )],
     },
+    Case {
+        name: "an operation of a path item written as a $ref",
+        before: &[
+            Set(
+                "/components/pathItems",
+                "{Things: {get: {operationId: list_things, responses: {'200': {description: ok}}}}}",
+            ),
+            Set("/paths/~1things", "{$ref: '#/components/pathItems/Things'}"),
+        ],
+        after: &[
+            Set(
+                "/components/pathItems",
+                "{Things: {get: {operationId: find_things, responses: {'200': {description: ok}}}}}",
+            ),
+            Set("/paths/~1things", "{$ref: '#/components/pathItems/Things'}"),
+        ],
+        expected: &[(
+            "operation-renamed",
+            None,
+            B,
+            "/components/pathItems/Things/get/operationId",
+        )],
+    },
+    Case {
+        name: "operation tags changed",
+        before: &[Set("/paths/~1things~1{id}/get/tags", "[things]")],
+        after: &[Set("/paths/~1things~1{id}/get/tags", "[items]")],
+        expected: &[("tags-changed", None, B, "/paths/~1things~1{id}/get/tags")],
+    },
     // Parameters.
     Case {
         name: "path parameter renamed",
@@ -342,7 +372,7 @@ const CASES: &[Case] = &[
         after: &[Set("/components/parameters/Id/schema/format", "date-time")],
         expected: &[(
             "format-changed",
-            REQ,
+            None,
             B,
             "/components/parameters/Id/schema/format",
         )],
@@ -377,6 +407,34 @@ const CASES: &[Case] = &[
         )],
     },
     Case {
+        name: "required request body added",
+        before: &[],
+        after: &[Set(
+            "/paths/~1things~1{id}/get/requestBody",
+            "{required: true, content: {application/json: {schema: {type: object}}}}",
+        )],
+        expected: &[(
+            "required-request-body-added",
+            None,
+            B,
+            "/paths/~1things~1{id}/get/requestBody",
+        )],
+    },
+    Case {
+        name: "optional request body added",
+        before: &[],
+        after: &[Set(
+            "/paths/~1things~1{id}/get/requestBody",
+            "{content: {application/json: {schema: {type: object}}}}",
+        )],
+        expected: &[(
+            "optional-request-body-added",
+            None,
+            C,
+            "/paths/~1things~1{id}/get/requestBody",
+        )],
+    },
+    Case {
         name: "request body removed",
         before: &[],
         after: &[Remove("/paths/~1things~1{id}/put/requestBody")],
@@ -399,6 +457,20 @@ const CASES: &[Case] = &[
             REQ,
             C,
             "/paths/~1things~1{id}/put/requestBody/content/application~1merge-patch+json",
+        )],
+    },
+    Case {
+        name: "request content type removed",
+        before: &[Set(
+            "/paths/~1things~1{id}/put/requestBody/content/application~1merge-patch+json",
+            "{schema: {$ref: '#/components/schemas/ThingWrite'}}",
+        )],
+        after: &[],
+        expected: &[(
+            "content-type-removed",
+            REQ,
+            B,
+            "/paths/~1things~1{id}/put/requestBody/content/application~1merge-patch+json (released)",
         )],
     },
     // Responses.
@@ -505,6 +577,89 @@ const CASES: &[Case] = &[
         )],
     },
     Case {
+        name: "response header schema changed",
+        before: &[],
+        after: &[Set(
+            "/paths/~1things~1{id}/get/responses/200/headers/ETag/schema/maxLength",
+            "64",
+        )],
+        expected: &[(
+            "maxLength-narrowed",
+            RES,
+            C,
+            "/paths/~1things~1{id}/get/responses/200/headers/ETag/schema/maxLength",
+        )],
+    },
+    Case {
+        name: "response header now required",
+        before: &[],
+        after: &[Set(
+            "/paths/~1things~1{id}/get/responses/200/headers/ETag/required",
+            "true",
+        )],
+        expected: &[(
+            "response-header-now-required",
+            None,
+            C,
+            "/paths/~1things~1{id}/get/responses/200/headers/ETag/required",
+        )],
+    },
+    Case {
+        name: "response header now optional",
+        before: &[Set(
+            "/paths/~1things~1{id}/get/responses/200/headers/ETag/required",
+            "true",
+        )],
+        after: &[],
+        expected: &[(
+            "response-header-now-optional",
+            None,
+            B,
+            "/paths/~1things~1{id}/get/responses/200/headers/ETag/required",
+        )],
+    },
+    Case {
+        name: "responses by $refs with escaped fragments",
+        before: &[
+            Set(
+                "/paths/~1things~1{id}/get/responses/404",
+                "{$ref: '#/components/responses/%45rror'}",
+            ),
+            Set(
+                "/components/responses/Gone~0for~1good",
+                "{$ref: '#/components/responses/Error'}",
+            ),
+            Set(
+                "/paths/~1things~1{id}/get/responses/410",
+                "{$ref: '#/components/responses/Gone~0for~1good'}",
+            ),
+        ],
+        after: &[
+            Set(
+                "/paths/~1things~1{id}/get/responses/404",
+                "{$ref: '#/components/responses/%45rror'}",
+            ),
+            Set(
+                "/components/responses/Gone~0for~1good",
+                "{$ref: '#/components/responses/Error'}",
+            ),
+            Set(
+                "/paths/~1things~1{id}/get/responses/410",
+                "{$ref: '#/components/responses/Gone~0for~1good'}",
+            ),
+            Set(
+                "/components/schemas/Error/properties/message/maxLength",
+                "200",
+            ),
+        ],
+        expected: &[(
+            "maxLength-narrowed",
+            RES,
+            C,
+            "/components/schemas/Error/properties/message/maxLength",
+        )],
+    },
+    Case {
         name: "error body through a shared response changed",
         before: &[],
         after: &[Set(
@@ -569,6 +724,45 @@ const CASES: &[Case] = &[
             B,
             "/components/securitySchemes/bearer/scheme",
         )],
+    },
+    Case {
+        name: "fewer scopes needed",
+        before: &[
+            Set(
+                "/components/securitySchemes/oauth",
+                "{type: oauth2, flows: {clientCredentials: {tokenUrl: 'https://auth.example/token', scopes: {read: Read., write: Write.}}}}",
+            ),
+            Set("/security", "[{oauth: [read, write]}]"),
+        ],
+        after: &[
+            Set(
+                "/components/securitySchemes/oauth",
+                "{type: oauth2, flows: {clientCredentials: {tokenUrl: 'https://auth.example/token', scopes: {read: Read., write: Write.}}}}",
+            ),
+            Set("/security", "[{oauth: [read]}]"),
+        ],
+        expected: &[("security-scopes-reduced", None, C, "/security")],
+    },
+    Case {
+        name: "more scopes needed",
+        before: &[
+            Set(
+                "/components/securitySchemes/oauth",
+                "{type: oauth2, flows: {clientCredentials: {tokenUrl: 'https://auth.example/token', scopes: {read: Read., write: Write.}}}}",
+            ),
+            Set("/security", "[{oauth: [read]}]"),
+        ],
+        after: &[
+            Set(
+                "/components/securitySchemes/oauth",
+                "{type: oauth2, flows: {clientCredentials: {tokenUrl: 'https://auth.example/token', scopes: {read: Read., write: Write.}}}}",
+            ),
+            Set("/security", "[{oauth: [read, write]}]"),
+        ],
+        expected: &[
+            ("security-requirement-added", None, C, "/security"),
+            ("security-requirement-removed", None, B, "/security"),
+        ],
     },
     // Properties.
     Case {
@@ -680,6 +874,144 @@ const CASES: &[Case] = &[
         ],
     },
     Case {
+        name: "required response property added to an open object",
+        before: &[],
+        after: &[
+            Set(
+                "/components/schemas/Thing/properties/color",
+                "{type: string}",
+            ),
+            Set("/components/schemas/Thing/required/-", "color"),
+        ],
+        expected: &[(
+            "property-added",
+            RES,
+            C,
+            "/components/schemas/Thing/properties/color",
+        )],
+    },
+    Case {
+        name: "a required name without a property added to a request",
+        before: &[],
+        after: &[Set("/components/schemas/ThingWrite/required/-", "extra")],
+        expected: &[(
+            "property-added",
+            REQ,
+            B,
+            "/components/schemas/ThingWrite/required/2",
+        )],
+    },
+    Case {
+        name: "a required name without a property removed from a response",
+        before: &[Set("/components/schemas/Thing/required/-", "extra")],
+        after: &[],
+        expected: &[(
+            "property-removed",
+            RES,
+            B,
+            "/components/schemas/Thing/required/4 (released)",
+        )],
+    },
+    Case {
+        name: "a required name gets a property",
+        before: &[Set("/components/schemas/ThingWrite/required/-", "extra")],
+        after: &[
+            Set("/components/schemas/ThingWrite/required/-", "extra"),
+            Set(
+                "/components/schemas/ThingWrite/properties/extra",
+                "{type: string}",
+            ),
+        ],
+        expected: &[(
+            "type-narrowed",
+            REQ,
+            B,
+            "/components/schemas/ThingWrite/properties/extra/type",
+        )],
+    },
+    Case {
+        name: "a property of an allOf member restated by the schema",
+        before: &[
+            Set(
+                "/components/schemas/Coded",
+                "{properties: {code: {type: integer}}}",
+            ),
+            Set(
+                "/components/schemas/Error/allOf",
+                "[{$ref: '#/components/schemas/Coded'}]",
+            ),
+            Set(
+                "/components/schemas/Error/properties/code",
+                "{description: What went wrong.}",
+            ),
+        ],
+        after: &[
+            Set(
+                "/components/schemas/Coded",
+                "{properties: {code: {type: string}}}",
+            ),
+            Set(
+                "/components/schemas/Error/allOf",
+                "[{$ref: '#/components/schemas/Coded'}]",
+            ),
+            Set(
+                "/components/schemas/Error/properties/code",
+                "{description: What went wrong.}",
+            ),
+        ],
+        expected: &[(
+            "type-changed",
+            None,
+            B,
+            "/components/schemas/Coded/properties/code/type",
+        )],
+    },
+    Case {
+        name: "a read-only property removed matters only to responses",
+        before: &[Set(
+            "/components/schemas/Part/properties/id",
+            "{type: string, readOnly: true}",
+        )],
+        after: &[],
+        expected: &[(
+            "property-removed",
+            RES,
+            B,
+            "/components/schemas/Part/properties/id (released)",
+        )],
+    },
+    Case {
+        name: "a write-only property changed matters only to requests",
+        before: &[Set(
+            "/components/schemas/Part/properties/secret",
+            "{type: string, writeOnly: true}",
+        )],
+        after: &[Set(
+            "/components/schemas/Part/properties/secret",
+            "{type: string, writeOnly: true, maxLength: 8}",
+        )],
+        expected: &[(
+            "maxLength-narrowed",
+            REQ,
+            B,
+            "/components/schemas/Part/properties/secret/maxLength",
+        )],
+    },
+    Case {
+        name: "a property made read-only is gone from requests",
+        before: &[],
+        after: &[Set(
+            "/components/schemas/Part/properties/name/readOnly",
+            "true",
+        )],
+        expected: &[(
+            "property-removed",
+            REQ,
+            C,
+            "/components/schemas/Part/properties/name",
+        )],
+    },
+    Case {
         name: "request property now required",
         before: &[],
         after: &[Set("/components/schemas/ThingWrite/required/-", "note")],
@@ -729,7 +1061,7 @@ const CASES: &[Case] = &[
         )],
         expected: &[(
             "type-changed",
-            RES,
+            None,
             B,
             "/components/schemas/Thing/properties/id/type",
         )],
@@ -839,7 +1171,7 @@ const CASES: &[Case] = &[
         before: &[],
         after: &[Set("/components/schemas/Label/type", "integer")],
         expected: &[
-            ("type-changed", REQ, B, "/components/schemas/Label/type"),
+            ("type-changed", None, B, "/components/schemas/Label/type"),
             ("unclassified", None, B, "/components/schemas/Label/type"),
         ],
     },
@@ -847,20 +1179,12 @@ const CASES: &[Case] = &[
         name: "pattern changed",
         before: &[],
         after: &[Set("/components/schemas/Label/pattern", "'^[a-z0-9]+$'")],
-        expected: &[
-            (
-                "pattern-changed",
-                REQ,
-                B,
-                "/components/schemas/Label/pattern",
-            ),
-            (
-                "pattern-changed",
-                RES,
-                B,
-                "/components/schemas/Label/pattern",
-            ),
-        ],
+        expected: &[(
+            "pattern-changed",
+            None,
+            B,
+            "/components/schemas/Label/pattern",
+        )],
     },
     Case {
         name: "nullable request field becomes non-null",
@@ -887,6 +1211,44 @@ const CASES: &[Case] = &[
             RES,
             B,
             "/components/schemas/Thing/properties/size/nullable",
+        )],
+    },
+    Case {
+        name: "additionalProperties {} is no constraint",
+        before: &[],
+        after: &[
+            Set("/components/schemas/Thing/additionalProperties", "{}"),
+            Set("/components/schemas/Error/additionalProperties", "true"),
+        ],
+        expected: &[],
+    },
+    Case {
+        name: "a change behind not",
+        before: &[
+            Set(
+                "/components/schemas/Reserved",
+                "{type: string, enum: [admin]}",
+            ),
+            Set(
+                "/components/schemas/ThingWrite/properties/owner",
+                "{type: string, not: {$ref: '#/components/schemas/Reserved'}}",
+            ),
+        ],
+        after: &[
+            Set(
+                "/components/schemas/Reserved",
+                "{type: string, enum: [admin, root]}",
+            ),
+            Set(
+                "/components/schemas/ThingWrite/properties/owner",
+                "{type: string, not: {$ref: '#/components/schemas/Reserved'}}",
+            ),
+        ],
+        expected: &[(
+            "not-changed",
+            None,
+            B,
+            "/components/schemas/ThingWrite/properties/owner/not",
         )],
     },
     Case {
@@ -920,9 +1282,23 @@ const CASES: &[Case] = &[
         )],
         expected: &[(
             "default-changed",
-            REQ,
+            None,
             B,
             "/components/schemas/ThingWrite/properties/note/default",
+        )],
+    },
+    Case {
+        name: "response default changed",
+        before: &[],
+        after: &[Set(
+            "/components/schemas/Thing/properties/label/default",
+            "none",
+        )],
+        expected: &[(
+            "default-changed",
+            None,
+            B,
+            "/components/schemas/Thing/properties/label/default",
         )],
     },
     Case {
@@ -951,6 +1327,35 @@ const CASES: &[Case] = &[
             RES,
             B,
             "/components/schemas/Thing/properties/id/oneOf",
+        )],
+    },
+    Case {
+        name: "oneOf variants reordered",
+        before: &[Set(
+            "/components/schemas/Thing/properties/id",
+            "{oneOf: [{$ref: '#/components/schemas/State'}, {type: string, format: uuid}]}",
+        )],
+        after: &[Set(
+            "/components/schemas/Thing/properties/id",
+            "{oneOf: [{type: string, format: uuid}, {$ref: '#/components/schemas/State'}]}",
+        )],
+        expected: &[],
+    },
+    Case {
+        name: "variant removed from a request anyOf",
+        before: &[Set(
+            "/components/schemas/ThingWrite/properties/label",
+            "{anyOf: [{$ref: '#/components/schemas/Label'}, {type: integer}]}",
+        )],
+        after: &[Set(
+            "/components/schemas/ThingWrite/properties/label",
+            "{anyOf: [{type: integer}]}",
+        )],
+        expected: &[(
+            "anyOf-narrowed",
+            REQ,
+            B,
+            "/components/schemas/ThingWrite/properties/label/anyOf",
         )],
     },
     Case {
@@ -1000,6 +1405,20 @@ const CASES: &[Case] = &[
                 "/paths/~1things~1{id}/get/summary",
             ),
         ],
+    },
+    Case {
+        name: "schema title changed",
+        before: &[],
+        after: &[Set(
+            "/components/schemas/Thing/properties/size/title",
+            "Size",
+        )],
+        expected: &[(
+            "title-changed",
+            None,
+            B,
+            "/components/schemas/Thing/properties/size/title",
+        )],
     },
     Case {
         name: "operation deprecated",
@@ -1058,6 +1477,26 @@ const CASES: &[Case] = &[
             D,
             "/components/schemas/ThingWrite/properties/label/description",
         )],
+    },
+    Case {
+        name: "defaults written out",
+        before: &[],
+        after: &[
+            Set("/paths/~1things~1{id}/get/parameters/0/style", "form"),
+            Set("/paths/~1things~1{id}/get/parameters/0/explode", "true"),
+            Set("/paths/~1things~1{id}/get/parameters/0/required", "false"),
+            Set("/paths/~1things~1{id}/get/deprecated", "false"),
+            Set("/components/parameters/Id/style", "simple"),
+            Set(
+                "/components/schemas/Thing/properties/size/nullable",
+                "false",
+            ),
+            Set(
+                "/paths/~1things~1{id}/get/responses/200/headers/ETag/required",
+                "false",
+            ),
+        ],
+        expected: &[],
     },
     Case {
         name: "a schema that no operation uses",
@@ -1127,17 +1566,158 @@ fn summary(findings: &[Finding]) -> Vec<(String, Option<Side>, Impact, String)> 
     summary
 }
 
+/// The kind of a change, as far as its rule goes: a constraint's keyword
+/// only names it. The match has no wildcard, so that a new variant does not
+/// compile until it is added to [`every_kind_of_change`].
+fn kind(change: Change) -> Change {
+    match change {
+        Change::Constraint { effect, .. } => Change::Constraint {
+            keyword: "any",
+            effect,
+        },
+        Change::OperationRemoved
+        | Change::OperationAdded
+        | Change::OperationRenamed
+        | Change::TagsChanged
+        | Change::ParameterRemoved
+        | Change::ParameterAdded { .. }
+        | Change::ParameterRequirement { .. }
+        | Change::ParameterSerialization
+        | Change::RequestBodyAdded { .. }
+        | Change::RequestBodyRemoved
+        | Change::RequestBodyRequirement { .. }
+        | Change::ContentTypeAdded
+        | Change::ContentTypeRemoved
+        | Change::StatusAdded { .. }
+        | Change::StatusRemoved
+        | Change::ResponseHeaderAdded
+        | Change::ResponseHeaderRemoved
+        | Change::ResponseHeaderRequirement { .. }
+        | Change::SecurityRequirementAdded
+        | Change::SecurityRequirementRemoved
+        | Change::SecurityScopesReduced
+        | Change::SecuritySchemeChanged
+        | Change::PropertyAdded { .. }
+        | Change::PropertyRemoved { .. }
+        | Change::PropertyRequirement { .. }
+        | Change::DefaultChanged
+        | Change::TitleChanged
+        | Change::Deprecation
+        | Change::Documentation
+        | Change::Unclassified => change,
+    }
+}
+
+/// One change of every kind: each variant with each value of its flags.
+fn every_kind_of_change() -> Vec<Change> {
+    let mut kinds = vec![
+        Change::OperationRemoved,
+        Change::OperationAdded,
+        Change::OperationRenamed,
+        Change::TagsChanged,
+        Change::ParameterRemoved,
+        Change::ParameterSerialization,
+        Change::RequestBodyRemoved,
+        Change::ContentTypeAdded,
+        Change::ContentTypeRemoved,
+        Change::StatusRemoved,
+        Change::ResponseHeaderAdded,
+        Change::ResponseHeaderRemoved,
+        Change::SecurityRequirementAdded,
+        Change::SecurityRequirementRemoved,
+        Change::SecurityScopesReduced,
+        Change::SecuritySchemeChanged,
+        Change::DefaultChanged,
+        Change::TitleChanged,
+        Change::Deprecation,
+        Change::Documentation,
+        Change::Unclassified,
+    ];
+    for flag in [false, true] {
+        kinds.extend([
+            Change::ParameterAdded { required: flag },
+            Change::ParameterRequirement { now_required: flag },
+            Change::RequestBodyAdded { required: flag },
+            Change::RequestBodyRequirement { now_required: flag },
+            Change::StatusAdded { success: flag },
+            Change::ResponseHeaderRequirement { now_required: flag },
+            Change::PropertyRemoved {
+                still_accepted: flag,
+            },
+            Change::PropertyRequirement { now_required: flag },
+        ]);
+        for closed_before in [false, true] {
+            kinds.push(Change::PropertyAdded {
+                required: flag,
+                closed_before,
+            });
+        }
+    }
+    for effect in [Effect::Widened, Effect::Narrowed, Effect::Changed] {
+        kinds.push(kind(Change::Constraint {
+            keyword: "any",
+            effect,
+        }));
+    }
+    kinds
+}
+
 #[test]
-fn the_base_spec_is_a_valid_contract() {
-    let contract = Contract::parse(Path::new("base.yaml"), BASE.to_owned()).unwrap();
-    assert!(compare(&contract.json, &contract.json).unwrap().is_empty());
+fn every_kind_of_change_has_a_case() {
+    let mut seen = BTreeSet::new();
+    for case in CASES {
+        if let Ok(found) = compare(&patched(case.before), &patched(case.after)) {
+            seen.extend(found.iter().map(|finding| kind(finding.change)));
+        }
+    }
+    let missing: Vec<Change> = every_kind_of_change()
+        .into_iter()
+        .filter(|kind| !seen.contains(kind))
+        .collect();
+    assert!(missing.is_empty(), "no case reports {missing:#?}");
+}
+
+/// `BASE` and the repository's contract are each no change from
+/// themselves, and a known edit of the repository's contract is found: the
+/// walk reads real contracts, not only the small one of these cases.
+#[test]
+fn a_contract_compared_with_itself_has_no_change() {
+    let base: Value = serde_norway::from_str(BASE).unwrap();
+    assert_eq!(compare(&base, &base).unwrap(), []);
+
+    let path = workspace_root().join(crate::spec_file::SPEC_PATH);
+    let contract = Contract::read(&path).unwrap();
+    assert_eq!(compare(&contract.json, &contract.json).unwrap(), []);
+
+    let mut edited = contract.json.clone();
+    edited["components"]["schemas"]["TaskAgentRunWrite"]["required"]
+        .as_array_mut()
+        .unwrap()
+        .push("extra".into());
+    let found = compare(&contract.json, &edited).unwrap();
+    assert_eq!(
+        summary(&found),
+        [(
+            "property-added".to_owned(),
+            Some(Side::Request),
+            Impact::Breaking,
+            "/components/schemas/TaskAgentRunWrite/required/6".to_owned()
+        )],
+        "{found:#?}"
+    );
 }
 
 #[test]
 fn every_rule_fires_on_its_change() {
     let mut failures = Vec::new();
     for case in CASES {
-        let found = compare(&patched(case.before), &patched(case.after)).unwrap();
+        let found = match compare(&patched(case.before), &patched(case.after)) {
+            Ok(found) => found,
+            Err(error) => {
+                failures.push(format!("{}: {error}", case.name));
+                continue;
+            }
+        };
         let mut expected: Vec<_> = case
             .expected
             .iter()
@@ -1194,7 +1774,8 @@ fn the_report_gives_rule_impact_place_and_usages_and_the_bump_needed() {
     let version = semver::Version::new(1, 0, 0);
     let report = CompatReport::Compared(report::Comparison::new(
         version.clone(),
-        version,
+        Some(&version),
+        version.clone(),
         false,
         findings,
     ));
@@ -1251,6 +1832,47 @@ fn a_release_needs_the_bump_its_changes_need() {
         !check(&contract("1.5.0", &[]), &released).unwrap().passes(),
         "older than the latest release"
     );
+}
+
+/// After a pre-release, its final release may make the changes that the
+/// bump from the latest final release allows, no more.
+#[test]
+fn a_pre_release_is_followed_by_its_final_release() {
+    let dir = tempfile::tempdir().unwrap();
+    let released = ReleasedContracts::new(dir.path().to_owned());
+    std::fs::write(dir.path().join(".gitkeep"), "").unwrap();
+    let optional_parameter = Set(
+        "/paths/~1things~1{id}/get/parameters/-",
+        "{in: query, name: limit, schema: {type: integer}}",
+    );
+    for candidate in [contract("1.0.0", &[]), contract("1.1.0-rc.1", &[])] {
+        let outcome = release(&candidate, &released).unwrap();
+        assert!(matches!(outcome, Release::Done(Recorded::Written(_))));
+    }
+
+    let breaking = contract("1.1.0", &[Remove("/paths/~1things~1{id}/get/parameters/0")]);
+    let Release::Refused(report) = release(&breaking, &released).unwrap() else {
+        panic!("a breaking change released in a minor version");
+    };
+    assert!(
+        report.to_string().contains(
+            "info.version 1.1.0 follows the pre-release 1.1.0-rc.1, a minor bump from 1.0.0; the changes need a major bump, to 2.0.0"
+        ),
+        "{report}"
+    );
+
+    let compatible = contract("1.1.0", &[optional_parameter]);
+    let report = check(&compatible, &released).unwrap();
+    assert!(
+        report.to_string().contains(
+            "info.version 1.1.0 follows the pre-release 1.1.0-rc.1, a minor bump from 1.0.0: enough"
+        ),
+        "{report}"
+    );
+    assert!(matches!(
+        release(&compatible, &released).unwrap(),
+        Release::Done(Recorded::Written(_))
+    ));
 }
 
 /// The checked-in contract is its latest release, or says how it changed:

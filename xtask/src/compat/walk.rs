@@ -20,26 +20,39 @@ const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
 
-/// Keywords of prose and examples, wherever they are.
-pub(super) const DOCUMENTATION: [&str; 8] = [
+/// Keywords of prose and examples, wherever they are. (`title` and `tags`
+/// read like prose, but generators name types and classes after them.)
+const DOCUMENTATION: [&str; 6] = [
     "description",
     "summary",
-    "title",
     "example",
     "examples",
     "externalDocs",
-    "tags",
     "links",
 ];
 
-/// Longest chain of `$ref`s followed before giving up on a loop.
-const MAX_REF_CHAIN: usize = 32;
+/// The change of a key that no rule of its own compares: prose is
+/// documentation, a name that generators use is a rename, `deprecated` a
+/// notice, and anything else `otherwise`.
+pub(super) fn key_change(key: &str, otherwise: Change) -> Change {
+    match key {
+        _ if DOCUMENTATION.contains(&key) => Change::Documentation,
+        "tags" => Change::TagsChanged,
+        "title" => Change::TitleChanged,
+        "deprecated" => Change::Deprecation,
+        _ => otherwise,
+    }
+}
+
+/// Longest chain of `$ref`s, and deepest nesting of `allOf`, followed
+/// before giving up on a loop.
+pub(super) const MAX_DEPTH: usize = 32;
 
 /// One change, with every place where it matters.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Finding {
     pub change: Change,
-    /// Which way the changed value travels, when the rule depends on it.
+    /// Which way the changed value travels, when the rule varies by side.
     pub side: Option<Side>,
     pub location: Location,
     /// What changed, in a few words.
@@ -130,7 +143,7 @@ impl<'a> At<'a> {
 /// Follows `$ref`s to what they name; only references within the document
 /// (`#/...`) are meaningful in a self-contained contract.
 pub(super) fn resolve<'a>(doc: &'a Value, mut at: At<'a>) -> Result<At<'a>, CompatError> {
-    for _ in 0..MAX_REF_CHAIN {
+    for _ in 0..MAX_DEPTH {
         let Some(reference) = at.value.get("$ref").and_then(Value::as_str) else {
             return Ok(at);
         };
@@ -138,21 +151,44 @@ pub(super) fn resolve<'a>(doc: &'a Value, mut at: At<'a>) -> Result<At<'a>, Comp
             reference: reference.to_owned(),
             pointer: at.pointer.clone(),
         };
-        let pointer = reference.strip_prefix('#').ok_or_else(unresolved)?;
-        let value = doc.pointer(pointer).ok_or_else(unresolved)?;
-        at = At {
-            value,
-            pointer: pointer.to_owned(),
-        };
+        let fragment = reference.strip_prefix('#').ok_or_else(unresolved)?;
+        // A URI fragment: percent-encoded (`%7Bid%7D`) before it is a JSON
+        // pointer, whose `~1` and `~0` `Value::pointer` unescapes.
+        let pointer = percent_decoded(fragment).ok_or_else(unresolved)?;
+        let value = doc.pointer(&pointer).ok_or_else(unresolved)?;
+        at = At { value, pointer };
     }
     Err(CompatError::RefLoop {
         pointer: at.pointer,
     })
 }
 
+/// `text` with its `%XX` escapes decoded; `None` if one is malformed or the
+/// result is not UTF-8.
+fn percent_decoded(text: &str) -> Option<String> {
+    let mut bytes = Vec::with_capacity(text.len());
+    let mut rest = text.as_bytes();
+    while let Some((&byte, tail)) = rest.split_first() {
+        if byte == b'%' {
+            let hex = std::str::from_utf8(tail.get(..2)?).ok()?;
+            bytes.push(u8::from_str_radix(hex, 16).ok()?);
+            rest = &tail[2..];
+        } else {
+            bytes.push(byte);
+            rest = tail;
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
 /// Escapes a key for a JSON pointer (RFC 6901).
 pub(super) fn escape(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
+}
+
+/// The word for a requirement, in details: "`note` now required".
+pub(super) fn required_or_optional(required: bool) -> &'static str {
+    if required { "required" } else { "optional" }
 }
 
 /// Where in an operation a value travels, for the report: `put_run request
@@ -210,8 +246,8 @@ pub fn compare(released: &Value, current: &Value) -> Result<Vec<Finding>, Compat
         found: BTreeMap::new(),
         in_progress: Vec::new(),
     };
-    let old_operations = operations(released);
-    let new_operations = operations(current);
+    let old_operations = operations(released)?;
+    let new_operations = operations(current)?;
     for (key, old) in &old_operations {
         match new_operations.get(key) {
             Some(new) => walk.operation(old, new)?,
@@ -240,13 +276,17 @@ pub fn compare(released: &Value, current: &Value) -> Result<Vec<Finding>, Compat
 
 /// The state of one comparison.
 pub(super) struct Walk<'a> {
-    pub old: &'a Value,
-    pub new: &'a Value,
+    old: &'a Value,
+    new: &'a Value,
     /// Every change found, with the usages that reach it.
     found: BTreeMap<(Change, Option<Side>, Location, String), Vec<String>>,
-    /// The pairs of schemas being compared, so that recursive schemas end.
-    pub in_progress: Vec<(String, String)>,
+    /// The schemas being compared, each named by where it is written, so
+    /// that recursive schemas end.
+    in_progress: Vec<SchemaPair>,
 }
+
+/// Two schemas under comparison, each named by the places it is written.
+pub(super) type SchemaPair = (Vec<String>, Vec<String>);
 
 /// An operation of a document.
 struct Operation<'a> {
@@ -277,12 +317,13 @@ impl Operation<'_> {
 
 /// The operations of a document, by path template (with its parameters
 /// unnamed) and method.
-fn operations(doc: &Value) -> BTreeMap<(String, &'static str), Operation<'_>> {
+fn operations(doc: &Value) -> Result<BTreeMap<(String, &'static str), Operation<'_>>, CompatError> {
     let mut found = BTreeMap::new();
     let Some(paths) = At::root(doc).child("paths") else {
-        return found;
+        return Ok(found);
     };
     for (path, item) in paths.keyed() {
+        let item = resolve(doc, item)?;
         for method in METHODS {
             if let Some(at) = item.child(method) {
                 let template = unnamed_parameters(path);
@@ -296,7 +337,7 @@ fn operations(doc: &Value) -> BTreeMap<(String, &'static str), Operation<'_>> {
             }
         }
     }
-    found
+    Ok(found)
 }
 
 /// `/run/{run_id}` → `/run/{}`.
@@ -358,6 +399,32 @@ const SERIALIZATION: [&str; 4] = ["style", "explode", "allowReserved", "allowEmp
 type Requirement = BTreeMap<String, BTreeSet<String>>;
 
 impl<'a> Walk<'a> {
+    /// The released document.
+    pub fn released(&self) -> &'a Value {
+        self.old
+    }
+
+    /// The current document.
+    pub fn current(&self) -> &'a Value {
+        self.new
+    }
+
+    /// Runs `compare` on two schemas, unless the same two are already being
+    /// compared further up: there a recursive schema has been seen whole.
+    pub fn once_per_recursion(
+        &mut self,
+        pair: SchemaPair,
+        compare: impl FnOnce(&mut Walk<'a>) -> Result<(), CompatError>,
+    ) -> Result<(), CompatError> {
+        if self.in_progress.contains(&pair) {
+            return Ok(());
+        }
+        self.in_progress.push(pair);
+        let compared = compare(self);
+        self.in_progress.pop();
+        compared
+    }
+
     /// Notes a change; the same change met through several usages is one
     /// finding.
     pub fn record(
@@ -368,7 +435,7 @@ impl<'a> Walk<'a> {
         detail: String,
         usage: Option<&Usage>,
     ) {
-        let side = side.filter(|_| change.rule().depends_on_side());
+        let side = side.filter(|_| change.rule().varies_by_side());
         let usages = self
             .found
             .entry((change, side, location, detail))
@@ -404,8 +471,7 @@ impl<'a> Walk<'a> {
     }
 
     /// Reports the keys of two objects that differ and that nothing else
-    /// compares: prose as documentation, `deprecated` as a deprecation, the
-    /// rest as `otherwise`.
+    /// compares, as [`key_change`] classifies them.
     #[allow(clippy::too_many_arguments)]
     pub fn other_keys(
         &mut self,
@@ -419,19 +485,19 @@ impl<'a> Walk<'a> {
     ) {
         let keys: BTreeSet<&str> = old.keys().chain(new.keys()).copied().collect();
         for key in keys {
-            let (o, n) = (old.get(key).map(|a| a.value), new.get(key).map(|a| a.value));
+            // `deprecated: false` says what leaving it out says.
+            let value = |keyed: &Keyed<'a>| {
+                let value = keyed.get(key).map(|a| a.value);
+                value.filter(|v| key != "deprecated" || **v != Value::Bool(false))
+            };
+            let (o, n) = (value(old), value(new));
             if handled.contains(&key) || o == n {
                 continue;
             }
-            let (change, detail) = if DOCUMENTATION.contains(&key) {
-                (Change::Documentation, format!("{key} changed"))
-            } else if key == "deprecated" {
-                (
-                    Change::Deprecation,
-                    format!("{key}: {} → {}", show(o), show(n)),
-                )
-            } else {
-                (otherwise, format!("{key}: {} → {}", brief(o), brief(n)))
+            let change = key_change(key, otherwise);
+            let detail = match change {
+                Change::Documentation => format!("{key} changed"),
+                _ => format!("{key}: {} → {}", brief(o), brief(n)),
             };
             let location = Location::Current(match new.get(key) {
                 Some(at) => at.pointer.clone(),
@@ -557,7 +623,7 @@ impl<'a> Walk<'a> {
                     format!(
                         "{} now {}",
                         new.describe(),
-                        if new_required { "required" } else { "optional" }
+                        required_or_optional(new_required)
                     ),
                     Some(&usage),
                 );
@@ -652,10 +718,7 @@ impl<'a> Walk<'a> {
                         Change::RequestBodyRequirement { now_required },
                         None,
                         Location::Current(format!("{}/required", new.pointer)),
-                        format!(
-                            "request body now {}",
-                            if now_required { "required" } else { "optional" }
-                        ),
+                        format!("request body now {}", required_or_optional(now_required)),
                         Some(&usage),
                     );
                 }
@@ -789,7 +852,17 @@ impl<'a> Walk<'a> {
                     let old = resolve(self.old, old)?;
                     let new = resolve(self.new, new)?;
                     let usage = usage.place(format!("{} header {name}", usage.place));
-                    self.subschema_and_rest(&old, &new, &[], Side::Response, &usage)?;
+                    let now_required = new.flag("required");
+                    if old.flag("required") != now_required {
+                        self.record(
+                            Change::ResponseHeaderRequirement { now_required },
+                            None,
+                            Location::Current(format!("{}/required", new.pointer)),
+                            format!("header {name} now {}", required_or_optional(now_required)),
+                            Some(&usage),
+                        );
+                    }
+                    self.subschema_and_rest(&old, &new, &["required"], Side::Response, &usage)?;
                 }
                 (None, None) => {}
             }
@@ -798,7 +871,7 @@ impl<'a> Walk<'a> {
     }
 
     /// Compares who may call the operation: every way of authenticating that
-    /// worked must still work, with the same schemes.
+    /// worked must still work, with the same schemes and no more scopes.
     fn security(
         &mut self,
         old: &Operation<'a>,
@@ -807,27 +880,38 @@ impl<'a> Walk<'a> {
     ) -> Result<(), CompatError> {
         let (_, old_requirements) = effective_security(self.old, old);
         let (pointer, new_requirements) = effective_security(self.new, new);
-        for (requirements, others, change) in [
-            (
-                &old_requirements,
-                &new_requirements,
-                Change::SecurityRequirementRemoved,
-            ),
-            (
-                &new_requirements,
-                &old_requirements,
+        let added: Vec<&Requirement> = new_requirements.difference(&old_requirements).collect();
+        // The added requirements that stand in for a removed one.
+        let mut replacing = BTreeSet::new();
+        for removed in old_requirements.difference(&new_requirements) {
+            let (change, detail) = match added.iter().find(|added| needs_less(added, removed)) {
+                Some(&fewer) => {
+                    replacing.insert(fewer);
+                    (
+                        Change::SecurityScopesReduced,
+                        format!(
+                            "{} → {}",
+                            describe_requirement(removed),
+                            describe_requirement(fewer)
+                        ),
+                    )
+                }
+                None => (
+                    Change::SecurityRequirementRemoved,
+                    describe_requirement(removed),
+                ),
+            };
+            let location = Location::Current(pointer.clone());
+            self.record(change, None, location, detail, Some(usage));
+        }
+        for requirement in added.into_iter().filter(|r| !replacing.contains(r)) {
+            self.record(
                 Change::SecurityRequirementAdded,
-            ),
-        ] {
-            for requirement in requirements.difference(others) {
-                self.record(
-                    change,
-                    None,
-                    Location::Current(pointer.clone()),
-                    describe_requirement(requirement),
-                    Some(usage),
-                );
-            }
+                None,
+                Location::Current(pointer.clone()),
+                describe_requirement(requirement),
+                Some(usage),
+            );
         }
         let schemes = |requirements: &BTreeSet<Requirement>| -> BTreeSet<String> {
             requirements
@@ -897,6 +981,17 @@ fn effective_security(doc: &Value, operation: &Operation<'_>) -> (String, BTreeS
         requirements.insert(Requirement::new());
     }
     (pointer, requirements)
+}
+
+/// Whether a client that meets `released` meets `new`: the same schemes,
+/// each with no scope that `released` did not ask for.
+fn needs_less(new: &Requirement, released: &Requirement) -> bool {
+    new.len() == released.len()
+        && new.iter().all(|(scheme, scopes)| {
+            released
+                .get(scheme)
+                .is_some_and(|granted| scopes.is_subset(granted))
+        })
 }
 
 fn describe_requirement(requirement: &Requirement) -> String {
