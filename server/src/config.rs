@@ -12,7 +12,9 @@ use serde::Deserialize;
 
 use crate::auth::JwksSource;
 use crate::database_url::{DEFAULT_DATABASE, DatabaseUrl};
-use crate::server::{AuthConfig, DEFAULT_MAX_CONCURRENT_REQUESTS, ServerConfig, TokenIssuer};
+use crate::server::{
+    AuthConfig, DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_MEMBERSHIP_TTL, ServerConfig, TokenIssuer,
+};
 
 /// The default listen address.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -49,6 +51,9 @@ pub struct ServeArgs {
     /// Least time between two fetches of the JWKS for an unknown key id, in seconds [default: 10]
     #[arg(long, env = "TASK_AGENT_JWKS_REFETCH_SECS")]
     pub jwks_refetch_secs: Option<u64>,
+    /// How long a looked-up membership is remembered: a change of membership takes effect within it, in seconds (0: looked up on every request) [default: 5]
+    #[arg(long, env = "TASK_AGENT_MEMBERSHIP_CACHE_SECS")]
+    pub membership_cache_secs: Option<u64>,
     /// Sign and accept development tokens with a key kept in the data directory (not for production)
     #[arg(long, env = "TASK_AGENT_DEV_ISSUER")]
     pub dev_issuer: bool,
@@ -81,6 +86,7 @@ struct FileConfig {
     jwt_audience: Option<String>,
     jwt_leeway_secs: Option<u64>,
     jwks_refetch_secs: Option<u64>,
+    membership_cache_secs: Option<u64>,
     dev_issuer: Option<bool>,
     data_dir: Option<PathBuf>,
     max_concurrent_requests: Option<usize>,
@@ -143,6 +149,10 @@ impl ServeArgs {
                     .or(file.jwks_refetch_secs)
                     .unwrap_or(DEFAULT_JWKS_REFETCH_SECS),
             ),
+            membership_ttl: self
+                .membership_cache_secs
+                .or(file.membership_cache_secs)
+                .map_or(DEFAULT_MEMBERSHIP_TTL, Duration::from_secs),
         };
         Ok(ServeConfig {
             server: ServerConfig {

@@ -7,7 +7,7 @@ use jsonwebtoken::jwk::JwkSet;
 use tokio::sync::{Semaphore, SemaphorePermit};
 use uuid::Uuid;
 
-use crate::auth::{Access, JwtVerifier, Principal, authorize, bearer_token};
+use crate::auth::{Access, JwtVerifier, MembershipCache, Principal, authorize, bearer_token};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::storage::Database;
@@ -16,6 +16,8 @@ use crate::storage::Database;
 pub struct ServerContext {
     pub database: Arc<dyn Database>,
     pub verifier: JwtVerifier,
+    /// Roles looked up recently.
+    pub memberships: MembershipCache,
     /// The development issuer's keys, published when it is enabled.
     pub dev_jwks: Option<JwkSet>,
     pub metrics: Arc<Metrics>,
@@ -44,7 +46,10 @@ impl ServerContext {
     ) -> Result<Arc<Principal>, ApiError> {
         let token = bearer_token(headers)?;
         let principal = self.verifier.verify(token).await?;
-        let role = self.database.role(org_id, &principal.subject).await?;
+        let role = self
+            .memberships
+            .role(self.database.as_ref(), org_id, &principal.subject)
+            .await?;
         authorize(&principal, role, access)?;
         Ok(principal)
     }

@@ -74,6 +74,7 @@ pub fn auth_config(data_dir: &std::path::Path) -> AuthConfig {
         audience: None,
         leeway: std::time::Duration::from_secs(30),
         jwks_refetch_interval: std::time::Duration::from_secs(10),
+        membership_ttl: crate::server::DEFAULT_MEMBERSHIP_TTL,
     }
 }
 

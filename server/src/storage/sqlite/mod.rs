@@ -30,18 +30,30 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("0002_memberships.sql")),
 ];
 
-/// Connections in the pool: enough for the blocking threads that serve
-/// concurrent requests on a small machine.
-const POOL_SIZE: u32 = 8;
+/// Connections for writes. SQLite lets one write at a time; with one
+/// connection, concurrent writes queue for it in the pool instead of polling
+/// SQLite's lock with growing sleeps (which gave writes under contention a
+/// tail latency of a second).
+const WRITERS: u32 = 1;
 
 /// How long a request waits for a connection, or for the write lock, before
 /// the database counts as unavailable.
 const WAIT: Duration = Duration::from_secs(5);
 
 /// Runs in a SQLite file.
+///
+/// Reads (a run, a page, a membership) are indexed lookups in a local file
+/// that take microseconds: they run on the request's own thread, which costs
+/// far less than handing them to a blocking thread and back (the hand-offs
+/// were most of a GET's CPU time). Writes wait for the write lock and sync
+/// to disk, so they run on blocking threads, with connections of their own:
+/// a read never waits for a writer's connection.
 pub struct SqliteStore {
-    pool: r2d2::Pool<SqliteConnectionManager>,
+    readers: Pool,
+    writers: Pool,
 }
+
+type Pool = r2d2::Pool<SqliteConnectionManager>;
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and migrates it.
@@ -50,38 +62,93 @@ impl SqliteStore {
             std::fs::create_dir_all(directory)
                 .with_context(|| format!("creating the data directory {}", directory.display()))?;
         }
-        let manager = SqliteConnectionManager::file(path).with_init(|connection| {
-            connection.pragma_update(None, "journal_mode", "WAL")?;
-            connection.pragma_update(None, "synchronous", "FULL")?;
-            connection.busy_timeout(WAIT)?;
-            Ok(())
-        });
-        let pool = r2d2::Pool::builder()
-            .max_size(POOL_SIZE)
-            .min_idle(Some(1))
-            .connection_timeout(WAIT)
-            .build(manager)
-            .with_context(|| format!("opening the SQLite database {}", path.display()))?;
-        migrate(&mut *pool.get()?).with_context(|| format!("migrating {}", path.display()))?;
-        Ok(SqliteStore { pool })
+        let pool = |size: u32| {
+            let manager = SqliteConnectionManager::file(path).with_init(|connection| {
+                connection.pragma_update(None, "journal_mode", "WAL")?;
+                connection.pragma_update(None, "synchronous", "FULL")?;
+                connection.busy_timeout(WAIT)?;
+                Ok(())
+            });
+            r2d2::Pool::builder()
+                .max_size(size)
+                .min_idle(Some(size))
+                // A SQLite connection is a file handle: it does not go stale
+                // the way a network connection does, and testing it on every
+                // checkout cost a statement per request.
+                .test_on_check_out(false)
+                .connection_timeout(WAIT)
+                .build(manager)
+                .with_context(|| format!("opening the SQLite database {}", path.display()))
+        };
+        let writers = pool(WRITERS)?;
+        let mut connection = writers.get()?;
+        migrate(&mut connection).with_context(|| format!("migrating {}", path.display()))?;
+        keep_plans_stable(&connection)?;
+        drop(connection);
+        // One reader per thread that can run a request at once, and a few
+        // for reads that wait on a blocking thread when all are busy.
+        let threads = std::thread::available_parallelism().map_or(4, |n| n.get() as u32);
+        let readers = pool(threads * 2)?;
+        Ok(SqliteStore { readers, writers })
     }
 
-    /// Runs `work` on a pooled connection on a blocking thread.
-    async fn with_connection<T, F>(&self, work: F) -> Result<T, StoreError>
+    /// Runs `work` on a reader connection: on this thread when one is idle,
+    /// else on a blocking thread that waits for one.
+    async fn read<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut connection = pool
-                .get()
-                .map_err(|error| StoreError::Unavailable(error.into()))?;
-            work(&mut connection)
-        })
-        .await
-        .map_err(|error| StoreError::Internal(error.into()))?
+        match self.readers.try_get() {
+            Some(mut connection) => work(&mut connection),
+            None => on_blocking_thread(self.readers.clone(), work).await,
+        }
     }
+
+    /// Runs `work` on a writer connection on a blocking thread.
+    async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        on_blocking_thread(self.writers.clone(), work).await
+    }
+}
+
+/// Runs `work` on a connection of `pool` on a blocking thread.
+async fn on_blocking_thread<T, F>(pool: Pool, work: F) -> Result<T, StoreError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(move || {
+        let mut connection = pool
+            .get()
+            .map_err(|error| StoreError::Unavailable(error.into()))?;
+        work(&mut connection)
+    })
+    .await
+    .map_err(|error| StoreError::Internal(error.into()))?
+}
+
+/// Removes the per-value statistics (`sqlite_stat4`) that `ANALYZE` gathers,
+/// keeping the per-index ones (`sqlite_stat1`). With them, SQLite compiles a
+/// statement again whenever a bound value changes (the value might change
+/// the best plan): every lookup paid a full parse and plan. The queries of
+/// this store have one good plan whatever the values, which `sqlite_stat1`
+/// is enough to choose.
+fn keep_plans_stable(connection: &Connection) -> rusqlite::Result<()> {
+    let has_value_statistics: bool = connection.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_stat4')",
+        [],
+        |row| row.get(0),
+    )?;
+    if has_value_statistics {
+        // `ANALYZE sqlite_schema` makes open connections reload the
+        // statistics.
+        connection.execute_batch("DELETE FROM sqlite_stat4; ANALYZE sqlite_schema;")?;
+    }
+    Ok(())
 }
 
 /// Applies the migrations the database lacks, in one transaction.
@@ -155,7 +222,7 @@ fn to_sqlite(value: SqlValue) -> SqliteValue {
 impl RunStore for SqliteStore {
     async fn get_run(&self, path: &RunPath) -> Result<Option<StoredRun>, StoreError> {
         let path = *path;
-        self.with_connection(move |connection| {
+        self.read(move |connection| {
             let row = connection
                 .prepare_cached(
                     "SELECT etag, body FROM task_agent_runs \
@@ -190,7 +257,7 @@ impl RunStore for SqliteStore {
         limit: usize,
     ) -> Result<Vec<ListedRun>, StoreError> {
         let (sql, params) = list_query(task_agent, filter, after, limit, |n| format!("?{n}"));
-        self.with_connection(move |connection| {
+        self.read(move |connection| {
             let mut statement = connection.prepare_cached(&sql)?;
             let rows = statement.query_map(
                 rusqlite::params_from_iter(params.into_iter().map(to_sqlite)),
@@ -222,26 +289,29 @@ impl RunStore for SqliteStore {
         &self,
         writes: Vec<RunWrite>,
     ) -> Result<Vec<Result<PutOutcome, PutRejection>>, StoreError> {
-        self.with_connection(move |connection| write_runs(connection, &writes))
+        self.write(move |connection| write_runs(connection, &writes))
             .await
     }
 
     async fn update_statistics(&self) -> Result<(), StoreError> {
-        self.with_connection(|connection| Ok(connection.execute_batch("ANALYZE task_agent_runs")?))
-            .await
+        self.write(|connection| {
+            connection.execute_batch("ANALYZE task_agent_runs")?;
+            Ok(keep_plans_stable(connection)?)
+        })
+        .await
     }
 
     fn pool_status(&self) -> crate::metrics::PoolStatus {
-        let state = self.pool.state();
+        let (readers, writers) = (self.readers.state(), self.writers.state());
         crate::metrics::PoolStatus {
-            open: state.connections as usize,
-            idle: state.idle_connections as usize,
-            max: self.pool.max_size() as usize,
+            open: (readers.connections + writers.connections) as usize,
+            idle: (readers.idle_connections + writers.idle_connections) as usize,
+            max: (self.readers.max_size() + self.writers.max_size()) as usize,
         }
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.with_connection(|connection| Ok(connection.query_row("SELECT 1", [], |_| Ok(()))?))
+        self.read(|connection| Ok(connection.query_row("SELECT 1", [], |_| Ok(()))?))
             .await
     }
 }
@@ -250,7 +320,7 @@ impl RunStore for SqliteStore {
 impl MembershipStore for SqliteStore {
     async fn role(&self, org_id: uuid::Uuid, subject: &str) -> Result<Option<Role>, StoreError> {
         let subject = subject.to_owned();
-        self.with_connection(move |connection| {
+        self.read(move |connection| {
             let role = connection
                 .prepare_cached("SELECT role FROM memberships WHERE org_id = ?1 AND subject = ?2")?
                 .query_row(params![org_id, subject], |row| row.get::<_, String>(0))
@@ -262,7 +332,7 @@ impl MembershipStore for SqliteStore {
 
     async fn put_member(&self, membership: &Membership) -> Result<(), StoreError> {
         let membership = membership.clone();
-        self.with_connection(move |connection| {
+        self.write(move |connection| {
             connection.execute(
                 "INSERT INTO memberships (org_id, subject, role) VALUES (?1, ?2, ?3) \
                  ON CONFLICT (org_id, subject) DO UPDATE SET role = excluded.role",
@@ -279,7 +349,7 @@ impl MembershipStore for SqliteStore {
 
     async fn remove_member(&self, org_id: uuid::Uuid, subject: &str) -> Result<bool, StoreError> {
         let subject = subject.to_owned();
-        self.with_connection(move |connection| {
+        self.write(move |connection| {
             let removed = connection.execute(
                 "DELETE FROM memberships WHERE org_id = ?1 AND subject = ?2",
                 params![org_id, subject],
@@ -290,7 +360,7 @@ impl MembershipStore for SqliteStore {
     }
 
     async fn members(&self, org_id: Option<uuid::Uuid>) -> Result<Vec<Membership>, StoreError> {
-        self.with_connection(move |connection| {
+        self.read(move |connection| {
             let mut statement = connection.prepare_cached(
                 "SELECT org_id, subject, role FROM memberships \
                  WHERE ?1 IS NULL OR org_id = ?1 ORDER BY org_id, subject",

@@ -95,6 +95,7 @@ impl TestServer {
                 audience: options.audience,
                 leeway: options.leeway,
                 jwks_refetch_interval: options.refetch_interval,
+                membership_ttl: server::DEFAULT_MEMBERSHIP_TTL,
             },
             max_concurrent_requests: options.max_concurrent_requests,
         };
