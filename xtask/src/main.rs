@@ -1,8 +1,10 @@
 //! `cargo xtask`: the tasks that keep `openapi.yaml`, the server and the
 //! generated client in sync.
 
+mod bench;
 mod client_code;
 mod compat;
+mod release_server;
 mod soak;
 mod spec_file;
 mod spec_sync;
@@ -52,6 +54,8 @@ enum Command {
         #[arg(long, default_value_t = 2_000)]
         seed_runs: u64,
     },
+    /// Measure the hot paths under loopback load beside a hyper baseline and the FastAPI peer (see docs/BENCHMARKS.md).
+    Bench(bench::BenchOptions),
     /// Write the API reference as a static site (HTML, Scalar's bundle, the spec) to host anywhere.
     Docs {
         /// Output directory
@@ -125,10 +129,12 @@ fn run(cli: Cli) -> Result<bool> {
             let server =
                 spec_sync::compare(&spec.json, &task_agent_server::api::openapi_document());
             print!("{server}");
-            let client = client_code::check(&spec)?;
-            print!("{client}");
+            // Before the client: generating it can fail (even panic) on a
+            // spec whose compatibility report still explains what changed.
             let released = compat::check(&contract, &paths.released())?;
             print!("{released}");
+            let client = client_code::check(&spec)?;
+            print!("{client}");
             Ok(server.is_in_sync() && client.is_in_sync() && released.passes())
         }
         Command::ReleaseSpec { contract: paths } => {
@@ -164,6 +170,7 @@ fn run(cli: Cli) -> Result<bool> {
             }
             Ok(true)
         }
+        Command::Bench(options) => bench::bench(&options),
         Command::Soak {
             duration_secs,
             workers,

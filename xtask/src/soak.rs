@@ -9,15 +9,14 @@
 //! request has the statuses it may get; anything else is unexpected.
 
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use serde_json::{Value, json};
 use task_agent_server::samples::SampleRuns;
 
-use crate::spec_file::workspace_root;
+use crate::release_server::{self, ServerBinary};
 
 /// Requests and their outcomes, by kind.
 #[derive(Default)]
@@ -38,122 +37,24 @@ struct Run {
     seeded: u64,
 }
 
-fn rss_kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|line| line.starts_with(field))
-                .and_then(|line| {
-                    line.split_whitespace()
-                        .nth(1)
-                        .and_then(|kib| kib.parse().ok())
-                })
-        })
-        .unwrap_or(0)
-}
-
-fn server_binary() -> Result<std::path::PathBuf> {
-    let root = workspace_root();
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--release", "--quiet", "-p", "task-agent-server"])
-        .current_dir(&root)
-        .status()?;
-    if !status.success() {
-        bail!("building the release server failed");
-    }
-    Ok(root.join("target/release/task-agent-server"))
-}
-
-fn run_command(binary: &std::path::Path, args: &[&str]) -> Result<String> {
-    let output = Command::new(binary).args(args).output()?;
-    if !output.status.success() {
-        bail!("{args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    }
-    Ok(String::from_utf8(output.stdout)?.trim().to_owned())
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Runs the soak for `duration` with `workers` concurrent clients.
 pub fn soak(duration: Duration, workers: usize, seed_runs: u64) -> Result<bool> {
-    let binary = server_binary()?;
+    let binary =
+        ServerBinary(release_server::build(&["task-agent-server"])?.join("task-agent-server"));
     let data = tempfile_dir()?;
     let database = format!("sqlite://{}/runs.db", data.display());
-    let data_dir = data.to_str().context("a UTF-8 temp dir")?;
     let samples = SampleRuns::new(7, 4);
     let org = samples.org_id.to_string();
     for (subject, role) in [("soak-reader", "reader"), ("soak-writer", "writer")] {
-        run_command(
-            &binary,
-            &[
-                "members",
-                "add",
-                "--database",
-                &database,
-                "--org",
-                &org,
-                "--subject",
-                subject,
-                "--role",
-                role,
-            ],
-        )?;
+        binary.add_member(&database, &org, subject, role)?;
     }
-    let token = |subject: &str, scopes: &[&str]| -> Result<String> {
-        let mut args = vec![
-            "token",
-            "--data-dir",
-            data_dir,
-            "--sub",
-            subject,
-            "--ttl-secs",
-            "86400",
-        ];
-        for scope in scopes {
-            args.extend(["--scope", scope]);
-        }
-        run_command(&binary, &args)
-    };
     let (reader, writer, stranger) = (
-        token("soak-reader", &[])?,
-        token("soak-writer", &["task_agent_runs:write"])?,
-        token("stranger", &[])?,
+        binary.token(&data, "soak-reader", &[])?,
+        binary.token(&data, "soak-writer", &["task_agent_runs:write"])?,
+        binary.token(&data, "stranger", &[])?,
     );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let log = std::fs::File::create(data.join("server.log"))?;
-    let server = Server(
-        Command::new(&binary)
-            .args([
-                "serve",
-                "--bind",
-                &format!("127.0.0.1:{port}"),
-                "--database",
-                &database,
-            ])
-            .args([
-                "--dev-issuer",
-                "--data-dir",
-                data_dir,
-                "--log-level",
-                "warn",
-            ])
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()?,
-    );
-    let pid = server.0.id();
-    let url = format!("http://127.0.0.1:{port}");
+    let server = binary.serve(&database, &data, "warn", &data.join("server.log"))?;
+    let url = server.url();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -166,10 +67,9 @@ pub fn soak(duration: Duration, workers: usize, seed_runs: u64) -> Result<bool> 
         samples,
         seeded: seed_runs,
     });
-    runtime.block_on(wait_ready(&run.url))?;
     eprintln!("seeding {seed_runs} runs ...");
     runtime.block_on(seed(&run))?;
-    let rss_start = rss_kib(pid, "VmRSS:");
+    let rss_start = server.memory_kib("VmRSS:");
     eprintln!(
         "soaking for {} s with {workers} workers ...",
         duration.as_secs()
@@ -192,7 +92,7 @@ pub fn soak(duration: Duration, workers: usize, seed_runs: u64) -> Result<bool> 
         }
     });
     let elapsed = started.elapsed().as_secs_f64();
-    let (rss_end, rss_peak) = (rss_kib(pid, "VmRSS:"), rss_kib(pid, "VmHWM:"));
+    let (rss_end, rss_peak) = (server.memory_kib("VmRSS:"), server.memory_kib("VmHWM:"));
     let alive = rss_end > 0;
     drop(server);
     let mut tally = Arc::try_unwrap(tally)
@@ -244,18 +144,6 @@ fn tempfile_dir() -> Result<std::path::PathBuf> {
     let path = std::env::temp_dir().join(format!("task-agent-soak-{}", std::process::id()));
     std::fs::create_dir_all(&path)?;
     Ok(path)
-}
-
-async fn wait_ready(url: &str) -> Result<()> {
-    for _ in 0..200 {
-        if let Ok(response) = reqwest::get(format!("{url}/readyz")).await
-            && response.status() == 200
-        {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    bail!("the server did not become ready")
 }
 
 fn run_url(run: &Run, index: u64) -> (String, Value) {

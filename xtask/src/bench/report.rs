@@ -1,0 +1,383 @@
+//! The bench's results: medians over the rounds, the ratios the targets are
+//! stated in, and whether each target is met; printed as a Markdown table
+//! and written to `results.md` and `results.json`.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::BenchOptions;
+use super::peer::PeerComparison;
+use super::wrk::Measured;
+
+/// GET run must reach this share of the baseline's requests/s.
+const GET_SHARE_OF_BASELINE: f64 = 0.5;
+/// GET run's p99 must stay under this.
+const GET_P99_MS: f64 = 5.0;
+/// The deep page's latency may be at most this multiple of the first's.
+const DEEP_OVER_FIRST: f64 = 1.5;
+/// The server's peak RSS must stay under this.
+const RSS_MB: f64 = 100.0;
+
+/// A server that answers the GET requests from memory, without the work.
+#[derive(Clone, Copy, Debug, Eq, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Baseline {
+    /// Bare hyper: the machine's HTTP limit.
+    Hyper,
+    /// Dropshot, configured as the server is: the framework's limit.
+    Dropshot,
+}
+
+impl Baseline {
+    /// Its binary (in `bench/baseline`).
+    pub fn binary(self) -> &'static str {
+        match self {
+            Baseline::Hyper => "hyper-baseline",
+            Baseline::Dropshot => "dropshot-baseline",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Eq, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum Kind {
+    Get,
+    GetLogged,
+    Baseline(Baseline),
+    Put,
+    ListFirst,
+    ListDeep,
+}
+
+/// One scenario's rounds.
+#[derive(Debug, Serialize)]
+pub struct Scenario {
+    name: String,
+    kind: Kind,
+    backend: Option<String>,
+    rounds: Vec<Measured>,
+    /// Peak RSS of the server over the rounds (none for the baseline).
+    peak_rss_kib: Option<u64>,
+    requests_per_s: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: u64,
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
+impl Scenario {
+    fn new(
+        name: String,
+        kind: Kind,
+        backend: Option<&str>,
+        rounds: Vec<Measured>,
+        peak: Option<u64>,
+    ) -> Scenario {
+        let of = |field: fn(&Measured) -> f64| median(rounds.iter().map(field).collect());
+        Scenario {
+            requests_per_s: of(|m| m.requests_per_s),
+            p50_ms: of(|m| m.latency_ms.p50),
+            p99_ms: of(|m| m.latency_ms.p99),
+            errors: rounds.iter().map(|m| m.errors.total()).sum(),
+            name,
+            kind,
+            backend: backend.map(str::to_owned),
+            rounds,
+            peak_rss_kib: peak,
+        }
+    }
+
+    pub fn get(backend: &str, rounds: Vec<Measured>, peak: u64) -> Scenario {
+        let name = format!("GET run, {backend}, 64 connections");
+        Scenario::new(name, Kind::Get, Some(backend), rounds, Some(peak))
+    }
+
+    pub fn get_logged(backend: &str, rounds: Vec<Measured>, peak: u64) -> Scenario {
+        let name = format!("GET run, {backend}, 64 connections, access log on");
+        Scenario::new(name, Kind::GetLogged, Some(backend), rounds, Some(peak))
+    }
+
+    pub fn baseline(baseline: Baseline, rounds: Vec<Measured>) -> Scenario {
+        let name = match baseline {
+            Baseline::Hyper => "GET, baseline: bare hyper, same bytes from memory",
+            Baseline::Dropshot => "GET, baseline: dropshot, same bytes from memory",
+        };
+        Scenario::new(
+            name.to_owned(),
+            Kind::Baseline(baseline),
+            None,
+            rounds,
+            None,
+        )
+    }
+
+    pub fn put(backend: &str, rounds: Vec<Measured>, peak: u64) -> Scenario {
+        let name = format!("PUT new run, {backend}, 16 connections");
+        Scenario::new(name, Kind::Put, Some(backend), rounds, Some(peak))
+    }
+
+    pub fn list_first(runs: u64, rounds: Vec<Measured>, peak: u64) -> Scenario {
+        let name = format!("list, first page of {runs} runs, SQLite, 4 connections");
+        Scenario::new(name, Kind::ListFirst, Some("SQLite"), rounds, Some(peak))
+    }
+
+    pub fn list_deep(depth: u64, rounds: Vec<Measured>, peak: u64) -> Scenario {
+        let name = format!("list, page {depth} runs deep, SQLite, 4 connections");
+        Scenario::new(name, Kind::ListDeep, Some("SQLite"), rounds, Some(peak))
+    }
+
+    fn rss_mb(&self) -> Option<f64> {
+        self.peak_rss_kib.map(|kib| kib as f64 / 1024.0)
+    }
+}
+
+/// A target and whether it was met.
+#[derive(Debug, Serialize)]
+struct Target {
+    what: String,
+    measured: String,
+    met: bool,
+}
+
+/// Everything measured in one run.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    machine: String,
+    command: String,
+    scenarios: Vec<Scenario>,
+    peer: Option<PeerComparison>,
+    /// Why the peer could not be measured.
+    peer_failure: Option<String>,
+    targets: Vec<Target>,
+}
+
+impl Report {
+    pub fn new(options: &BenchOptions) -> Report {
+        let cores = std::thread::available_parallelism().map_or(0, usize::from);
+        let cpu = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|info| {
+                let line = info.lines().find(|line| line.starts_with("model name"))?;
+                Some(line.split_once(':')?.1.trim().to_owned())
+            })
+            .unwrap_or_else(|| "unknown CPU".to_owned());
+        let memory_gib = std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|info| {
+                let kib: f64 = info
+                    .lines()
+                    .next()?
+                    .split_whitespace()
+                    .nth(1)?
+                    .parse()
+                    .ok()?;
+                Some(kib / 1024.0 / 1024.0)
+            })
+            .unwrap_or(0.0);
+        Report {
+            machine: format!("{cores} cores ({cpu}), {memory_gib:.0} GiB, Linux"),
+            // Every option that shapes the figures, so the line reproduces them.
+            command: format!(
+                "cargo xtask bench --duration-secs {} --warmup-secs {} --rounds {} --runs {} \
+                 --list-runs {} --list-depth {}{}{}",
+                options.duration_secs,
+                options.warmup_secs,
+                options.rounds,
+                options.runs,
+                options.list_runs,
+                options.list_depth,
+                if options.postgres == "none" {
+                    " --postgres none"
+                } else {
+                    ""
+                },
+                if options.peer_kit == "none" {
+                    " --peer-kit none"
+                } else {
+                    ""
+                },
+            ),
+            scenarios: Vec::new(),
+            peer: None,
+            peer_failure: None,
+            targets: Vec::new(),
+        }
+    }
+
+    pub fn add_all(&mut self, scenarios: Vec<Scenario>) {
+        self.scenarios.extend(scenarios);
+    }
+
+    pub fn set_peer(&mut self, peer: PeerComparison) {
+        self.peer = Some(peer);
+    }
+
+    pub fn set_peer_failure(&mut self, failure: String) {
+        self.peer_failure = Some(failure);
+    }
+
+    fn find(&self, kind: Kind, backend: Option<&str>) -> Option<&Scenario> {
+        self.scenarios
+            .iter()
+            .find(|s| s.kind == kind && (backend.is_none() || s.backend.as_deref() == backend))
+    }
+
+    fn judge(&mut self) {
+        let mut targets = Vec::new();
+        if let (Some(get), Some(baseline)) = (
+            self.find(Kind::Get, Some("SQLite")),
+            self.find(Kind::Baseline(Baseline::Hyper), None),
+        ) {
+            let share = get.requests_per_s / baseline.requests_per_s;
+            targets.push(Target {
+                what: format!(
+                    "GET run ≥ {:.0}% of the baseline's requests/s",
+                    GET_SHARE_OF_BASELINE * 100.0
+                ),
+                measured: format!("{:.0}%", share * 100.0),
+                met: share >= GET_SHARE_OF_BASELINE,
+            });
+        }
+        for get in self.scenarios.iter().filter(|s| s.kind == Kind::Get) {
+            targets.push(Target {
+                what: format!(
+                    "GET run p99 < {GET_P99_MS} ms ({})",
+                    get.backend.as_deref().unwrap_or_default()
+                ),
+                measured: format!("{:.2} ms", get.p99_ms),
+                met: get.p99_ms < GET_P99_MS,
+            });
+        }
+        if let (Some(first), Some(deep)) = (
+            self.find(Kind::ListFirst, None),
+            self.find(Kind::ListDeep, None),
+        ) {
+            let ratio = deep.p50_ms / first.p50_ms;
+            targets.push(Target {
+                what: format!("deep page p50 ≤ {DEEP_OVER_FIRST}× the first page's"),
+                measured: format!("{ratio:.2}×"),
+                met: ratio <= DEEP_OVER_FIRST,
+            });
+        }
+        let peak = self
+            .scenarios
+            .iter()
+            .filter_map(Scenario::rss_mb)
+            .fold(0.0, f64::max);
+        targets.push(Target {
+            what: format!("server peak RSS < {RSS_MB:.0} MB in every scenario"),
+            measured: format!("{peak:.0} MiB at most"),
+            met: peak < RSS_MB,
+        });
+        let errors: u64 = self.scenarios.iter().map(|s| s.errors).sum();
+        targets.push(Target {
+            what: "no errors or non-2xx answers under load".to_owned(),
+            measured: errors.to_string(),
+            met: errors == 0,
+        });
+        self.targets = targets;
+    }
+
+    fn markdown(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "Machine: {}  ", self.machine);
+        let _ = writeln!(out, "Command: `{}`\n", self.command);
+        let _ = writeln!(
+            out,
+            "| scenario | requests/s | p50 ms | p99 ms | server peak RSS | errors |"
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|");
+        for s in &self.scenarios {
+            let rss = s
+                .rss_mb()
+                .map_or("–".to_owned(), |mb| format!("{mb:.0} MiB"));
+            let _ = writeln!(
+                out,
+                "| {} | {:.0} | {:.2} | {:.2} | {rss} | {} |",
+                s.name, s.requests_per_s, s.p50_ms, s.p99_ms, s.errors
+            );
+        }
+        let ratio = |a: Option<&Scenario>, b: Option<&Scenario>| {
+            a.zip(b)
+                .map(|(a, b)| format!("{:.0}%", a.requests_per_s / b.requests_per_s * 100.0))
+        };
+        let get = self.find(Kind::Get, Some("SQLite"));
+        let hyper = self.find(Kind::Baseline(Baseline::Hyper), None);
+        let dropshot = self.find(Kind::Baseline(Baseline::Dropshot), None);
+        let logged = self.find(Kind::GetLogged, None);
+        let shares = [
+            ("GET run (SQLite) / bare hyper", ratio(get, hyper)),
+            ("GET run (SQLite) / dropshot", ratio(get, dropshot)),
+            ("dropshot / bare hyper", ratio(dropshot, hyper)),
+            ("GET run with / without the access log", ratio(logged, get)),
+        ];
+        if shares.iter().any(|(_, share)| share.is_some()) {
+            let _ = writeln!(out, "\n| requests/s, side by side | share |");
+            let _ = writeln!(out, "|---|---:|");
+            for (what, share) in shares {
+                if let Some(share) = share {
+                    let _ = writeln!(out, "| {what} | {share} |");
+                }
+            }
+        }
+        if let Some(peer) = &self.peer {
+            let _ = writeln!(
+                out,
+                "\nBeside the FastAPI peer (`../shared/bench/compare.sh`, GET run, 64 connections, SQLite):\n"
+            );
+            let _ = writeln!(out, "| server | requests/s | p50 ms | p99 ms |");
+            let _ = writeln!(out, "|---|---:|---:|---:|");
+            for side in [&peer.a, &peer.b] {
+                let _ = writeln!(
+                    out,
+                    "| {} | {:.0} | {:.2} | {:.2} |",
+                    side.label, side.requests_per_s, side.p50_ms, side.p99_ms
+                );
+            }
+            let _ = writeln!(
+                out,
+                "| ratio (this server / FastAPI) | {:.2}× | {:.2}× | {:.2}× |",
+                peer.b.requests_per_s / peer.a.requests_per_s,
+                peer.b.p50_ms / peer.a.p50_ms,
+                peer.b.p99_ms / peer.a.p99_ms
+            );
+        }
+        if let Some(failure) = &self.peer_failure {
+            let _ = writeln!(out, "\nThe FastAPI peer could not be measured: {failure}");
+        }
+        let _ = writeln!(out, "\n| target | measured | met |");
+        let _ = writeln!(out, "|---|---:|:-:|");
+        for target in &self.targets {
+            let met = if target.met { "yes" } else { "**no**" };
+            let _ = writeln!(out, "| {} | {} | {met} |", target.what, target.measured);
+        }
+        out
+    }
+
+    /// Judges the targets, prints the table and writes the files; whether
+    /// every target was met.
+    pub fn write(mut self, out: &Path) -> Result<bool> {
+        self.judge();
+        let markdown = self.markdown();
+        print!("{markdown}");
+        std::fs::create_dir_all(out)?;
+        std::fs::write(out.join("results.md"), &markdown)?;
+        std::fs::write(
+            out.join("results.json"),
+            serde_json::to_string_pretty(&self)?,
+        )?;
+        eprintln!("wrote {}/results.md and results.json", out.display());
+        Ok(self.targets.iter().all(|target| target.met))
+    }
+}
