@@ -70,6 +70,10 @@ pub struct BenchOptions {
     /// Where the results go (results.json, results.md) and the work files
     #[arg(long, default_value = "target/bench")]
     pub out: PathBuf,
+    /// Keep the work files (databases, path lists, tokens) under OUT/work,
+    /// to load or profile a server by hand afterwards
+    #[arg(long)]
+    pub keep: bool,
 }
 
 /// Connections of the read scenarios, as in the issue and the peer's kit.
@@ -121,8 +125,12 @@ pub fn bench(options: &BenchOptions) -> Result<bool> {
         }
     }
     let met = report.write(&options.out)?;
-    // The databases (gigabytes for a million runs) are not worth keeping.
-    let _ = std::fs::remove_dir_all(&bench.work);
+    if options.keep {
+        eprintln!("kept the work files in {}", bench.work.display());
+    } else {
+        // The databases (gigabytes for a million runs) are not worth keeping.
+        let _ = std::fs::remove_dir_all(&bench.work);
+    }
     Ok(met)
 }
 
@@ -167,6 +175,9 @@ impl Bench<'_> {
             dir: self.work.join(name),
         };
         std::fs::create_dir_all(&fixtures.dir)?;
+        // For a look by hand with --keep.
+        std::fs::write(fixtures.dir.join("reader.token"), &fixtures.reader)?;
+        std::fs::write(fixtures.dir.join("writer.token"), &fixtures.writer)?;
         let server = fixtures.serve(&self.server, database, "warn")?;
         Ok((server, fixtures))
     }

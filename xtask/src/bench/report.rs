@@ -18,8 +18,9 @@ const GET_SHARE_OF_BASELINE: f64 = 0.5;
 const GET_P99_MS: f64 = 5.0;
 /// The deep page's latency may be at most this multiple of the first's.
 const DEEP_OVER_FIRST: f64 = 1.5;
-/// The server's peak RSS must stay under this.
-const RSS_MB: f64 = 100.0;
+/// The server's peak RSS must stay under this many bytes (100 MB).
+const RSS_BYTES: f64 = 100e6;
+const MIB: f64 = 1024.0 * 1024.0;
 
 /// A server that answers the GET requests from memory, without the work.
 #[derive(Clone, Copy, Debug, Eq, PartialEq, Serialize)]
@@ -137,8 +138,8 @@ impl Scenario {
         Scenario::new(name, Kind::ListDeep, Some("SQLite"), rounds, Some(peak))
     }
 
-    fn rss_mb(&self) -> Option<f64> {
-        self.peak_rss_kib.map(|kib| kib as f64 / 1024.0)
+    fn rss_mib(&self) -> Option<f64> {
+        self.peak_rss_kib.map(|kib| kib as f64 * 1024.0 / MIB)
     }
 }
 
@@ -273,12 +274,16 @@ impl Report {
         let peak = self
             .scenarios
             .iter()
-            .filter_map(Scenario::rss_mb)
+            .filter_map(Scenario::rss_mib)
             .fold(0.0, f64::max);
         targets.push(Target {
-            what: format!("server peak RSS < {RSS_MB:.0} MB in every scenario"),
+            what: format!(
+                "server peak RSS < {:.0} MB ({:.1} MiB) in every scenario",
+                RSS_BYTES / 1e6,
+                RSS_BYTES / MIB
+            ),
             measured: format!("{peak:.0} MiB at most"),
-            met: peak < RSS_MB,
+            met: peak * MIB < RSS_BYTES,
         });
         let errors: u64 = self.scenarios.iter().map(|s| s.errors).sum();
         targets.push(Target {
@@ -300,7 +305,7 @@ impl Report {
         let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|");
         for s in &self.scenarios {
             let rss = s
-                .rss_mb()
+                .rss_mib()
                 .map_or("–".to_owned(), |mb| format!("{mb:.0} MiB"));
             let _ = writeln!(
                 out,
@@ -379,5 +384,111 @@ impl Report {
         )?;
         eprintln!("wrote {}/results.md and results.json", out.display());
         Ok(self.targets.iter().all(|target| target.met))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::wrk::{Errors, Latency};
+
+    fn round(requests_per_s: f64, p50: f64, p99: f64, status_errors: u64) -> Measured {
+        Measured {
+            requests: requests_per_s as u64,
+            requests_per_s,
+            latency_ms: Latency {
+                p50,
+                p90: p99,
+                p99,
+                max: p99,
+            },
+            errors: Errors {
+                connect: 0,
+                read: 0,
+                write: 0,
+                timeout: 0,
+                status: status_errors,
+            },
+        }
+    }
+
+    fn options() -> BenchOptions {
+        BenchOptions {
+            duration_secs: 1,
+            warmup_secs: 0,
+            rounds: 3,
+            runs: 10,
+            list_runs: 10,
+            list_depth: 9,
+            postgres: "none".to_owned(),
+            peer_kit: "none".to_owned(),
+            out: "unused".into(),
+            keep: false,
+        }
+    }
+
+    /// A report of one GET (three rounds), the hyper baseline, both list
+    /// pages and a PUT, judged.
+    fn judged(get_rounds: [f64; 3], deep_p50: f64, put_peak_kib: u64, errors: u64) -> Report {
+        let mut report = Report::new(&options());
+        let get = get_rounds.map(|rps| round(rps, 1.0, 4.0, 0)).to_vec();
+        report.add_all(vec![
+            Scenario::get("SQLite", get, 40 * 1024),
+            Scenario::baseline(Baseline::Hyper, vec![round(100_000.0, 0.5, 3.0, 0)]),
+            Scenario::put(
+                "SQLite",
+                vec![round(4_000.0, 3.0, 9.0, errors)],
+                put_peak_kib,
+            ),
+            Scenario::list_first(10, vec![round(9_000.0, 0.4, 1.0, 0)], 30 * 1024),
+            Scenario::list_deep(9, vec![round(8_000.0, deep_p50, 1.0, 0)], 30 * 1024),
+        ]);
+        report.judge();
+        report
+    }
+
+    fn met(report: &Report, what: &str) -> bool {
+        report
+            .targets
+            .iter()
+            .find(|target| target.what.contains(what))
+            .unwrap_or_else(|| panic!("no target {what:?} in {:?}", report.targets))
+            .met
+    }
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert_eq!(median(Vec::new()), 0.0);
+    }
+
+    #[test]
+    fn get_share_is_the_median_round_over_the_baseline() {
+        // Median 49,000 of 100,000: one fast round does not carry it.
+        let report = judged([49_000.0, 90_000.0, 10_000.0], 0.5, 50 * 1024, 0);
+        assert!(!met(&report, "of the baseline"));
+        let report = judged([50_000.0, 90_000.0, 10_000.0], 0.5, 50 * 1024, 0);
+        assert!(met(&report, "of the baseline"));
+        assert!(met(&report, "p99"));
+    }
+
+    #[test]
+    fn deep_page_ratio_is_judged_on_the_p50() {
+        assert!(met(&judged([1.0; 3], 0.6, 0, 0), "deep page"));
+        assert!(!met(&judged([1.0; 3], 0.61, 0, 0), "deep page"));
+    }
+
+    #[test]
+    fn rss_target_is_100_megabytes_not_mebibytes() {
+        // 97,000 KiB is 99.3 MB; 98,000 KiB is 100.4 MB.
+        assert!(met(&judged([1.0; 3], 0.4, 97_000, 0), "RSS"));
+        assert!(!met(&judged([1.0; 3], 0.4, 98_000, 0), "RSS"));
+    }
+
+    #[test]
+    fn any_error_in_any_round_misses_the_target() {
+        assert!(met(&judged([1.0; 3], 0.4, 0, 0), "no errors"));
+        assert!(!met(&judged([1.0; 3], 0.4, 0, 1), "no errors"));
     }
 }
