@@ -20,8 +20,10 @@ use crate::server::{
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 /// The default data directory (the development issuer's key lives there).
 pub const DEFAULT_DATA_DIR: &str = "data";
-const DEFAULT_LEEWAY_SECS: u64 = 30;
-const DEFAULT_JWKS_REFETCH_SECS: u64 = 10;
+/// The default leeway on `exp` and `nbf`, in seconds.
+pub const DEFAULT_LEEWAY_SECS: u64 = 30;
+/// The default least interval between JWKS refetches, in seconds.
+pub const DEFAULT_JWKS_REFETCH_SECS: u64 = 10;
 const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 30;
 
 /// Flags of `serve` (each also a `TASK_AGENT_<KEY>` variable).

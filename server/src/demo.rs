@@ -32,7 +32,7 @@ pub fn samples() -> SampleRuns {
 #[derive(Args, Clone, Debug)]
 pub struct DemoArgs {
     /// Address to listen on; if it is taken, a free port is used instead
-    #[arg(long, default_value = "127.0.0.1:8080")]
+    #[arg(long, default_value = crate::config::DEFAULT_BIND)]
     pub bind: SocketAddr,
     /// Directory for the demo's database
     #[arg(long, default_value = "data/demo")]
@@ -72,8 +72,10 @@ pub fn auth_config(data_dir: &std::path::Path) -> AuthConfig {
             data_dir: data_dir.to_path_buf(),
         },
         audience: None,
-        leeway: std::time::Duration::from_secs(30),
-        jwks_refetch_interval: std::time::Duration::from_secs(10),
+        leeway: std::time::Duration::from_secs(crate::config::DEFAULT_LEEWAY_SECS),
+        jwks_refetch_interval: std::time::Duration::from_secs(
+            crate::config::DEFAULT_JWKS_REFETCH_SECS,
+        ),
         membership_ttl: crate::server::DEFAULT_MEMBERSHIP_TTL,
     }
 }

@@ -5,7 +5,7 @@ use dropshot::{ClientErrorStatusCode, HttpError};
 use http::header::{HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 
 use crate::auth::{AuthError, Denied};
-use crate::storage::{PutRejection, StoreError};
+use crate::storage::{PutError, PutRejection, StoreError};
 
 /// Seconds a client should wait before retrying while the database is down.
 const RETRY_AFTER_SECONDS: u64 = 1;
@@ -95,6 +95,15 @@ impl From<PutRejection> for ApiError {
             PutRejection::Terminal(status) => ApiError::TerminalRun {
                 status: status.as_str(),
             },
+        }
+    }
+}
+
+impl From<PutError> for ApiError {
+    fn from(error: PutError) -> ApiError {
+        match error {
+            PutError::Rejected(rejection) => rejection.into(),
+            PutError::Store(error) => error.into(),
         }
     }
 }

@@ -4,7 +4,8 @@
 //! path, `org_id`, `project_id`, `task_agent_id` and `id`. Lines pass the
 //! same rules as `PUT` (a terminal run changes only to itself); a bad line is
 //! reported by its number and skipped, the good ones are committed in
-//! batches. The file is streamed: memory stays constant whatever its size.
+//! batches. The file is streamed: memory does not grow with its size (only
+//! with the number of bad lines, which are reported at the end).
 
 use std::path::Path;
 use std::sync::Arc;

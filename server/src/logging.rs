@@ -111,12 +111,12 @@ impl<D: Drain<Ok = (), Err = Never>> Drain for RequestObserver<D> {
             return self.inner.log(record, values);
         };
         let seconds = fields.latency_us.unwrap_or_default() as f64 / 1e6;
-        let (operation, route) = self.routes.label(method, uri, status);
-        self.metrics.observe_request(&operation, status, seconds);
+        let (operation, route) = self.routes.label(method, uri);
+        self.metrics.observe_request(operation, status, seconds);
         let extra = (
-            SingleKV(Key::from("operation"), operation.as_str()),
+            SingleKV(Key::from("operation"), operation),
             (
-                SingleKV(Key::from("route"), route.as_str()),
+                SingleKV(Key::from("route"), route),
                 SingleKV(Key::from("latency_ms"), seconds * 1e3),
             ),
         );

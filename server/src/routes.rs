@@ -2,17 +2,18 @@
 //! path template (`/api/v1/org/{org_id}/...`), never the concrete path, so
 //! that ids stay out of metric labels.
 
-/// One route of the API.
+/// One route of the server.
 #[derive(Clone, Debug)]
 struct Route {
     method: String,
     template: String,
+    /// The template's non-empty segments; `None` for a variable.
     segments: Vec<Option<String>>,
     operation: String,
 }
 
-/// The routes of the published API, read from dropshot's document of the
-/// trait (so they cannot drift from it).
+/// The server's routes: the published API's, read from dropshot's document
+/// of the trait (so they cannot drift from it), and the unpublished ones.
 #[derive(Clone, Debug)]
 pub struct Routes {
     routes: Vec<Route>,
@@ -21,56 +22,80 @@ pub struct Routes {
 /// The label of requests that matched no route.
 pub const UNMATCHED: &str = "unmatched";
 
-impl Routes {
-    /// The routes of the API trait.
-    pub fn of_api() -> Routes {
-        Routes::from_document(&crate::api::openapi_document())
-    }
+/// A path's non-empty segments, as dropshot's router splits it.
+fn segments(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/').filter(|segment| !segment.is_empty())
+}
 
-    fn from_document(document: &serde_json::Value) -> Routes {
+/// The path of a request target, which may be in absolute form
+/// (`http://host/path?query`).
+fn request_path(target: &str) -> &str {
+    let path = match target.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("", |start| &rest[start..]),
+        None => target,
+    };
+    path.split('?').next().unwrap_or_default()
+}
+
+impl Route {
+    fn new(method: &str, template: &str, operation: &str) -> Route {
+        Route {
+            method: method.to_uppercase(),
+            template: template.to_owned(),
+            segments: segments(template)
+                .map(|segment| (!segment.starts_with('{')).then(|| segment.to_owned()))
+                .collect(),
+            operation: operation.to_owned(),
+        }
+    }
+}
+
+impl Routes {
+    /// The routes of the API trait and the unpublished ones of the server.
+    pub fn of_api() -> Routes {
+        let document = crate::api::openapi_document();
         let mut routes = Vec::new();
         for (template, item) in document["paths"].as_object().into_iter().flatten() {
             for (method, operation) in item.as_object().into_iter().flatten() {
-                let Some(operation) = operation["operationId"].as_str() else {
-                    continue;
-                };
-                routes.push(Route {
-                    method: method.to_uppercase(),
-                    template: template.clone(),
-                    segments: template
-                        .split('/')
-                        .map(|segment| (!segment.starts_with('{')).then(|| segment.to_owned()))
-                        .collect(),
-                    operation: operation.to_owned(),
-                });
+                if let Some(operation) = operation["operationId"].as_str() {
+                    routes.push(Route::new(method, template, operation));
+                }
             }
         }
+        // The unpublished routes have no variables: their path is their name.
+        routes.extend(
+            crate::server::unpublished_endpoints()
+                .iter()
+                .map(|endpoint| {
+                    let path = &endpoint.path;
+                    Route::new(endpoint.method.as_str(), path, path.trim_start_matches('/'))
+                }),
+        );
         Routes { routes }
     }
 
-    /// The operation and template of a request. Requests that match no
-    /// published route are labelled with their path if they were answered
-    /// (the unpublished routes have no parameters, so the set of labels stays
-    /// small) and as [`UNMATCHED`] otherwise.
-    pub fn label(&self, method: &str, uri: &str, status: u16) -> (String, String) {
-        let path = uri.split('?').next().unwrap_or_default();
-        let segments: Vec<&str> = path.split('/').collect();
+    /// The operation and template of a request; [`UNMATCHED`] for both when
+    /// it matched no route, so that the set of labels stays bounded whatever
+    /// paths clients send.
+    pub fn label(&self, method: &str, uri: &str) -> (&str, &str) {
+        let path = request_path(uri);
         let found = self.routes.iter().find(|route| {
-            route.method == method
-                && route.segments.len() == segments.len()
-                && route
+            route.method == method && {
+                let mut actual = segments(path);
+                route
                     .segments
                     .iter()
-                    .zip(&segments)
-                    .all(|(expected, actual)| match expected {
-                        Some(literal) => literal == actual,
-                        None => !actual.is_empty(),
+                    .all(|expected| match (expected, actual.next()) {
+                        (Some(literal), Some(actual)) => literal == actual,
+                        (None, Some(_)) => true,
+                        (_, None) => false,
                     })
+                    && actual.next().is_none()
+            }
         });
         match found {
-            Some(route) => (route.operation.clone(), route.template.clone()),
-            None if status == 404 || status == 405 => (UNMATCHED.to_owned(), UNMATCHED.to_owned()),
-            None => (path.trim_start_matches('/').to_owned(), path.to_owned()),
+            Some(route) => (&route.operation, &route.template),
+            None => (UNMATCHED, UNMATCHED),
         }
     }
 }
@@ -84,28 +109,45 @@ mod tests {
         let routes = Routes::of_api();
         let run = "/api/v1/org/0d3e0000-0000-4000-8000-000000000001/project/a/task-agent/b/run/c";
         assert_eq!(
-            routes.label("GET", run, 200),
+            routes.label("GET", run),
             (
-                "get_task_agent_run".to_owned(),
+                "get_task_agent_run",
                 "/api/v1/org/{org_id}/project/{project_id}/task-agent/{task_agent_id}/run/{run_id}"
-                    .to_owned()
             )
         );
-        assert_eq!(routes.label("PUT", run, 201).0, "put_task_agent_run");
+        assert_eq!(routes.label("PUT", run).0, "put_task_agent_run");
         assert_eq!(
             routes
                 .label(
                     "GET",
                     "/api/v1/org/x/project/y/task-agent/z/run?page_limit=5",
-                    200
                 )
                 .0,
             "list_task_agent_runs"
         );
+        assert_eq!(routes.label("GET", "/healthz"), ("healthz", "/healthz"));
+        assert_eq!(routes.label("GET", "/no/such/thing/1234").0, UNMATCHED);
+    }
+
+    #[test]
+    fn labels_stay_bounded_whatever_the_path() {
+        let routes = Routes::of_api();
+        // Routed by dropshot as it splits paths, so labelled as such.
         assert_eq!(
-            routes.label("GET", "/healthz", 200),
-            ("healthz".to_owned(), "/healthz".to_owned())
+            routes
+                .label("GET", "//api/v1/org/a//project/b/task-agent/c/run/d")
+                .0,
+            "get_task_agent_run"
         );
-        assert_eq!(routes.label("GET", "/no/such/thing/1234", 404).0, UNMATCHED);
+        assert_eq!(
+            routes.label("GET", "http://host:80/healthz?x=1").0,
+            "healthz"
+        );
+        // Answered with 400 (bad encoding) or otherwise unknown: one label,
+        // not one per path.
+        for path in ["/x/%ff/1", "/x/%ff/2", "/healthz/extra", "http://host", "*"] {
+            assert_eq!(routes.label("GET", path), (UNMATCHED, UNMATCHED), "{path}");
+        }
+        assert_eq!(routes.label("POST", "/healthz").0, UNMATCHED);
     }
 }

@@ -9,7 +9,7 @@ use crate::api::{
 use crate::cursor::{self, ListIdentity};
 use crate::error::ApiError;
 use crate::etag::IfMatch;
-use crate::storage::{PutError, PutOutcome, RunFilter, RunRecord, RunStore, StoredRun};
+use crate::storage::{PutOutcome, RunFilter, RunRecord, RunStore, StoredRun};
 use crate::validation::validate_run;
 
 /// The run at `path`.
@@ -124,12 +124,6 @@ pub async fn put_run(
         etag: record.etag.clone(),
         run: record.run.clone(),
     };
-    let outcome = store
-        .put_run(record, if_match)
-        .await
-        .map_err(|error| match error {
-            PutError::Rejected(rejection) => ApiError::from(rejection),
-            PutError::Store(error) => ApiError::from(error),
-        })?;
+    let outcome = store.put_run(record, if_match).await?;
     Ok((outcome, stored))
 }

@@ -100,7 +100,8 @@ impl SampleRuns {
     /// Run `index`: its path and its body.
     pub fn run(&self, index: u64) -> (RunPath, TaskAgentRunWrite) {
         let mut mix = Mix(self.seed.wrapping_mul(0x2545_f491_4f6c_dd1d) ^ index);
-        // Traffic is skewed: the first task agent gets half of the runs.
+        // Traffic is skewed: the first task agent gets half of the runs, and
+        // its share of the other half.
         let agent = if mix.chance(50) {
             0
         } else {

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use dropshot::{ApiDescription, ConfigDropshot, HandlerTaskMode, HttpServer, ServerBuilder};
+use dropshot::{
+    ApiDescription, ApiEndpoint, ConfigDropshot, HandlerTaskMode, HttpServer, ServerBuilder,
+};
 
 use crate::api::task_agent_runs_api_mod;
 use crate::auth::{
@@ -24,8 +26,9 @@ use tokio::sync::Semaphore;
 /// few tens of kilobytes; anything near this limit is a mistake or an attack.
 pub const REQUEST_BODY_MAX_BYTES: usize = 1024 * 1024;
 
-/// How long a verified token is remembered at most (a key removed from the
-/// issuer's JWKS stops verifying tokens within this time).
+/// How long a verified token is remembered at most (so a key removed from
+/// the issuer's JWKS stops verifying tokens within this time after the key
+/// set is next refreshed).
 pub const TOKEN_CACHE_TTL: Duration = Duration::from_secs(60);
 
 /// How many verified tokens are remembered at most.
@@ -76,22 +79,28 @@ pub enum TokenIssuer {
     Dev { data_dir: PathBuf },
 }
 
+/// The routes outside the contract: probes, metrics, the development JWKS
+/// and the docs.
+pub fn unpublished_endpoints() -> Vec<ApiEndpoint<ServerContext>> {
+    vec![
+        probes::healthz.into(),
+        probes::readyz.into(),
+        probes::metrics.into(),
+        probes::jwks.into(),
+        docs::reference.into(),
+        docs::reference_bundle.into(),
+        docs::spec_yaml.into(),
+        docs::spec_json_document.into(),
+    ]
+}
+
 /// Every route: the API trait's operations and the unpublished ones.
 pub fn api_description() -> anyhow::Result<ApiDescription<ServerContext>> {
     let mut api = task_agent_runs_api_mod::api_description::<TaskAgentRunsImpl>()
         .map_err(|error| anyhow::anyhow!("describing the API: {error}"))?;
-    let unpublished = [
-        api.register(probes::healthz),
-        api.register(probes::readyz),
-        api.register(probes::metrics),
-        api.register(probes::jwks),
-        api.register(docs::reference),
-        api.register(docs::reference_bundle),
-        api.register(docs::spec_yaml),
-        api.register(docs::spec_json_document),
-    ];
-    for registered in unpublished {
-        registered.map_err(|error| anyhow::anyhow!("{error}"))?;
+    for endpoint in unpublished_endpoints() {
+        api.register(endpoint)
+            .map_err(|error| anyhow::anyhow!("{error}"))?;
     }
     Ok(api)
 }

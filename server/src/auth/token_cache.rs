@@ -4,7 +4,8 @@
 //! Entries are keyed by a SHA-256 of the token (the cache never holds a
 //! token itself) and are used until the earlier of the token's expiry and a
 //! short time-to-live, so a key removed from the issuer's JWKS stops
-//! accepting tokens within that time.
+//! accepting tokens within that time once the key set has been refreshed
+//! (periodically, or on an unknown `kid`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

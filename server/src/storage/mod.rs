@@ -11,6 +11,7 @@ mod postgres;
 mod put_decision;
 mod record;
 mod sqlite;
+mod stored;
 
 use async_trait::async_trait;
 
@@ -35,6 +36,23 @@ pub enum StoreError {
     /// Anything else.
     #[error("storage error: {0:#}")]
     Internal(anyhow::Error),
+}
+
+/// The migrations of `migrations` (version, SQL; in order) that a database
+/// at schema version `current` still needs; an error if the database is
+/// newer than this server.
+fn pending_migrations(
+    migrations: &'static [(i64, &'static str)],
+    current: i64,
+) -> anyhow::Result<impl Iterator<Item = &'static (i64, &'static str)>> {
+    let latest = migrations.last().map_or(0, |(version, _)| *version);
+    anyhow::ensure!(
+        current <= latest,
+        "the database has schema version {current}, newer than this server knows ({latest}); upgrade the server"
+    );
+    Ok(migrations
+        .iter()
+        .filter(move |(version, _)| *version > current))
 }
 
 /// The runs of all task agents.

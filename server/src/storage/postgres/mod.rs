@@ -14,7 +14,6 @@ use std::time::Duration;
 use anyhow::Context;
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
-use serde_json::value::RawValue;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
@@ -25,7 +24,8 @@ use super::{
     ExistingRun, ListedRun, Membership, MembershipStore, Position, PutOutcome, PutRejection, Role,
     RunFilter, RunRecord, RunStore, RunWrite, StoreError, StoredRun, Timestamp, plan_writes,
 };
-use crate::api::{RunPath, RunStatus, Serialized, TaskAgentPath, TaskAgentRun};
+use super::{pending_migrations, stored};
+use crate::api::{RunPath, TaskAgentPath};
 
 /// Versioned migrations, applied in order; a version is never edited once
 /// released, only followed by a new one.
@@ -100,7 +100,6 @@ impl PostgresStore {
                 Err(error) => return Err(error.into()),
             }
         }
-        let latest = MIGRATIONS.last().map_or(0, |(version, _)| *version);
         let current: i64 = client
             .query_one(
                 "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
@@ -108,11 +107,7 @@ impl PostgresStore {
             )
             .await?
             .get(0);
-        anyhow::ensure!(
-            current <= latest,
-            "the database has schema version {current}, newer than this server knows ({latest}); upgrade the server"
-        );
-        for (version, sql) in MIGRATIONS.iter().filter(|(version, _)| *version > current) {
+        for (version, sql) in pending_migrations(MIGRATIONS, current)? {
             let transaction = client.transaction().await?;
             // Claiming the version waits for a replica that claimed it
             // first, then finds it applied (or takes over if it failed).
@@ -179,23 +174,6 @@ impl From<tokio_postgres::Error> for StoreError {
 /// Whether retrying the transaction may succeed.
 fn is_transient(error: &tokio_postgres::Error) -> bool {
     matches!(error.code(), Some(code) if *code == SqlState::T_R_SERIALIZATION_FAILURE || *code == SqlState::T_R_DEADLOCK_DETECTED)
-}
-
-fn stored_json(body: String) -> Result<Serialized<TaskAgentRun>, StoreError> {
-    let json = RawValue::from_string(body).map_err(|error| StoreError::Internal(error.into()))?;
-    Ok(Serialized::from_json(json))
-}
-
-fn parse_status(name: &str) -> Result<RunStatus, StoreError> {
-    RunStatus::parse(name).ok_or_else(|| {
-        StoreError::Internal(anyhow::anyhow!("stored run has unknown status {name:?}"))
-    })
-}
-
-fn parse_role(name: &str) -> Result<Role, StoreError> {
-    name.parse().map_err(|error: String| {
-        StoreError::Internal(anyhow::anyhow!("stored membership: {error}"))
-    })
 }
 
 fn to_postgres(value: &SqlValue) -> &(dyn ToSql + Sync) {
@@ -341,7 +319,7 @@ impl PostgresStore {
                 path,
                 ExistingRun {
                     etag: row.get(4),
-                    status: parse_status(row.get(5))?,
+                    status: stored::run_status(row.get(5))?,
                 },
             );
         }
@@ -400,7 +378,7 @@ impl RunStore for PostgresStore {
         row.map(|row| {
             Ok(StoredRun {
                 etag: row.get(0),
-                run: stored_json(row.get(1))?,
+                run: stored::run_json(row.get(1))?,
             })
         })
         .transpose()
@@ -431,7 +409,7 @@ impl RunStore for PostgresStore {
                         created,
                         run_id: row.get(2),
                     },
-                    run: stored_json(row.get(3))?,
+                    run: stored::run_json(row.get(3))?,
                 })
             })
             .collect()
@@ -491,7 +469,7 @@ impl MembershipStore for PostgresStore {
             .prepare_cached("SELECT role FROM memberships WHERE org_id = $1 AND subject = $2")
             .await?;
         let row = client.query_opt(&statement, &[&org_id, &subject]).await?;
-        row.map(|row| parse_role(row.get(0))).transpose()
+        row.map(|row| stored::role(row.get(0))).transpose()
     }
 
     async fn put_member(&self, membership: &Membership) -> Result<(), StoreError> {
@@ -537,7 +515,7 @@ impl MembershipStore for PostgresStore {
                 Ok(Membership {
                     org_id: row.get(0),
                     subject: row.get(1),
-                    role: parse_role(row.get(2))?,
+                    role: stored::role(row.get(2))?,
                 })
             })
             .collect()

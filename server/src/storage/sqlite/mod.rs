@@ -14,14 +14,14 @@ use async_trait::async_trait;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::types::Value as SqliteValue;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
-use serde_json::value::RawValue;
 
 use super::list_query::{SqlValue, list_query};
 use super::{
     ExistingRun, ListedRun, Membership, MembershipStore, Position, PutOutcome, PutRejection, Role,
     RunFilter, RunStore, RunWrite, StoreError, StoredRun, Timestamp, plan_writes,
 };
-use crate::api::{RunPath, RunStatus, Serialized, TaskAgentPath};
+use super::{pending_migrations, stored};
+use crate::api::{RunPath, TaskAgentPath};
 
 /// Versioned migrations, applied in order; a version is never edited once
 /// released, only followed by a new one.
@@ -165,12 +165,7 @@ fn migrate(connection: &mut Connection) -> anyhow::Result<()> {
         [],
         |row| row.get(0),
     )?;
-    let latest = MIGRATIONS.last().map_or(0, |(version, _)| *version);
-    anyhow::ensure!(
-        current <= latest,
-        "the database has schema version {current}, newer than this server knows ({latest}); upgrade the server"
-    );
-    for (version, sql) in MIGRATIONS.iter().filter(|(version, _)| *version > current) {
+    for (version, sql) in pending_migrations(MIGRATIONS, current)? {
         transaction
             .execute_batch(sql)
             .with_context(|| format!("applying migration {version}"))?;
@@ -202,11 +197,6 @@ impl From<rusqlite::Error> for StoreError {
             StoreError::Internal(error.into())
         }
     }
-}
-
-fn stored_json(body: String) -> Result<Serialized<crate::api::TaskAgentRun>, StoreError> {
-    let json = RawValue::from_string(body).map_err(|error| StoreError::Internal(error.into()))?;
-    Ok(Serialized::from_json(json))
 }
 
 fn to_sqlite(value: SqlValue) -> SqliteValue {
@@ -241,7 +231,7 @@ impl RunStore for SqliteStore {
             row.map(|(etag, body)| {
                 Ok(StoredRun {
                     etag,
-                    run: stored_json(body)?,
+                    run: stored::run_json(body)?,
                 })
             })
             .transpose()
@@ -277,7 +267,7 @@ impl RunStore for SqliteStore {
                         created: Timestamp { seconds, nanos },
                         run_id,
                     },
-                    run: stored_json(body)?,
+                    run: stored::run_json(body)?,
                 })
             })
             .collect()
@@ -325,7 +315,7 @@ impl MembershipStore for SqliteStore {
                 .prepare_cached("SELECT role FROM memberships WHERE org_id = ?1 AND subject = ?2")?
                 .query_row(params![org_id, subject], |row| row.get::<_, String>(0))
                 .optional()?;
-            role.map(|name| parse_role(&name)).transpose()
+            role.map(|name| stored::role(&name)).transpose()
         })
         .await
     }
@@ -377,19 +367,13 @@ impl MembershipStore for SqliteStore {
                 Ok(Membership {
                     org_id,
                     subject,
-                    role: parse_role(&role)?,
+                    role: stored::role(&role)?,
                 })
             })
             .collect()
         })
         .await
     }
-}
-
-fn parse_role(name: &str) -> Result<Role, StoreError> {
-    name.parse().map_err(|error: String| {
-        StoreError::Internal(anyhow::anyhow!("stored membership: {error}"))
-    })
 }
 
 const SELECT_STORED: &str = "SELECT etag, status FROM task_agent_runs \
@@ -432,11 +416,7 @@ fn write_runs(
                 )
                 .optional()?;
             if let Some((etag, status)) = stored {
-                let status = RunStatus::parse(&status).ok_or_else(|| {
-                    StoreError::Internal(anyhow::anyhow!(
-                        "stored run has unknown status {status:?}"
-                    ))
-                })?;
+                let status = stored::run_status(&status)?;
                 existing.insert(path, ExistingRun { etag, status });
             }
         }
