@@ -48,41 +48,22 @@ fn unsigned_part(value: &Value) -> String {
 
 async fn a_reader_member_reads_with_hydra_rs256_and_kratos_es256_tokens(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let agent = server.agent().await;
-    let run_id = Uuid::new_v4();
-    server.put_run(&agent, run_id, &minimal_run(at(0))).await;
+    let (agent, run_id) = server.agent_with_run().await;
     for token in [
         server.idp.token(READER, &["openid"]),
         server.idp.kratos_token(READER),
     ] {
         let reader = server.client_with_token(&token);
-        let run = reader
-            .get_task_agent_run()
-            .org_id(agent.org)
-            .project_id(agent.project)
-            .task_agent_id(agent.task_agent)
-            .run_id(run_id)
-            .send()
-            .await
-            .unwrap();
+        let run = agent.get(&reader).run_id(run_id).send().await.unwrap();
         assert_eq!(run.id, run_id);
-        let page = reader
-            .list_task_agent_runs()
-            .org_id(agent.org)
-            .project_id(agent.project)
-            .task_agent_id(agent.task_agent)
-            .send()
-            .await
-            .unwrap();
+        let page = agent.list(&reader).send().await.unwrap();
         assert_eq!(page.results.len(), 1);
     }
 }
 
 async fn every_failed_verification_is_401_with_a_bearer_challenge(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let agent = server.agent().await;
-    let run_id = Uuid::new_v4();
-    server.put_run(&agent, run_id, &minimal_run(at(0))).await;
+    let (agent, run_id) = server.agent_with_run().await;
     let idp = &server.idp;
     let claims = idp.hydra_claims(READER, &["openid"]);
     let with = |key: &str, value: Value| {
@@ -232,9 +213,7 @@ async fn the_audience_is_checked_only_when_configured(backend: Backend) {
         },
     )
     .await;
-    let agent = server.agent().await;
-    let run_id = Uuid::new_v4();
-    server.put_run(&agent, run_id, &minimal_run(at(0))).await;
+    let (agent, run_id) = server.agent_with_run().await;
     let claims = server.idp.hydra_claims(READER, &[]);
     let with_aud = |aud: Value| {
         let mut changed = claims.clone();
@@ -266,9 +245,7 @@ async fn the_audience_is_checked_only_when_configured(backend: Backend) {
 
 async fn a_key_added_to_the_jwks_after_start_verifies(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let agent = server.agent().await;
-    let run_id = Uuid::new_v4();
-    server.put_run(&agent, run_id, &minimal_run(at(0))).await;
+    let (agent, run_id) = server.agent_with_run().await;
     let rotated = new_key(Algorithm::ES256);
     let token = sign(&rotated, &server.idp.hydra_claims(READER, &[]));
     assert_eq!(
@@ -296,11 +273,8 @@ async fn members_may_read_but_only_writers_with_the_scope_may_write(backend: Bac
         let client = server.client_with_token(&token);
         let body = write_body(&minimal_run(at(1)));
         async move {
-            client
-                .put_task_agent_run()
-                .org_id(agent.org)
-                .project_id(agent.project)
-                .task_agent_id(agent.task_agent)
+            agent
+                .put(&client)
                 .run_id(Uuid::new_v4())
                 .body(body)
                 .send()
@@ -454,9 +428,7 @@ async fn a_cached_token_still_expires(backend: Backend) {
         },
     )
     .await;
-    let agent = server.agent().await;
-    let run_id = Uuid::new_v4();
-    server.put_run(&agent, run_id, &minimal_run(at(0))).await;
+    let (agent, run_id) = server.agent_with_run().await;
     let mut claims = server.idp.hydra_claims(READER, &[]);
     claims["exp"] = json!(chrono::Utc::now().timestamp() + 1);
     let short_lived = sign(&server.idp.rsa, &claims);

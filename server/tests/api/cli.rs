@@ -7,9 +7,7 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::support::{Backend, TestDatabase, at, http_client, minimal_run};
-
-const BINARY: &str = env!("CARGO_BIN_EXE_task-agent-server");
+use crate::support::{BINARY, Backend, TestDatabase, at, http_client, minimal_run};
 
 /// Runs the binary to completion; its stdout, or a panic with its stderr.
 async fn run_binary(args: &[&str]) -> String {

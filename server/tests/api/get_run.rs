@@ -2,30 +2,22 @@
 
 use uuid::Uuid;
 
-use crate::support::{Agent, Backend, TestServer, at, expect_status, full_run, minimal_run};
+use crate::support::{Agent, Backend, TestServer, at, expect_status, full_run};
 
 async fn a_stored_run_is_returned_with_its_etag(backend: Backend) {
     let server = TestServer::start(backend).await;
     let agent = server.agent().await;
     let run_id = Uuid::new_v4();
-    let put = server
-        .client
-        .put_task_agent_run()
-        .org_id(agent.org)
-        .project_id(agent.project)
-        .task_agent_id(agent.task_agent)
+    let put = agent
+        .put(&server.client)
         .run_id(run_id)
         .body(crate::support::write_body(&full_run(at(0))))
         .send()
         .await
         .unwrap();
     let put_etag = put.headers()["etag"].clone();
-    let got = server
-        .client
-        .get_task_agent_run()
-        .org_id(agent.org)
-        .project_id(agent.project)
-        .task_agent_id(agent.task_agent)
+    let got = agent
+        .get(&server.client)
         .run_id(run_id)
         .send()
         .await
@@ -40,16 +32,10 @@ async fn a_stored_run_is_returned_with_its_etag(backend: Backend) {
 
 async fn an_unknown_run_is_404(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let agent = server.agent().await;
-    let run_id = Uuid::new_v4();
-    server.put_run(&agent, run_id, &minimal_run(at(0))).await;
+    let (agent, run_id) = server.agent_with_run().await;
 
-    let missing = server
-        .client
-        .get_task_agent_run()
-        .org_id(agent.org)
-        .project_id(agent.project)
-        .task_agent_id(agent.task_agent)
+    let missing = agent
+        .get(&server.client)
         .run_id(Uuid::new_v4())
         .send()
         .await;
@@ -70,15 +56,7 @@ async fn an_unknown_run_is_404(backend: Backend) {
             ..agent
         },
     ] {
-        let result = server
-            .client
-            .get_task_agent_run()
-            .org_id(other.org)
-            .project_id(other.project)
-            .task_agent_id(other.task_agent)
-            .run_id(run_id)
-            .send()
-            .await;
+        let result = other.get(&server.client).run_id(run_id).send().await;
         expect_status(result, 404);
     }
 }

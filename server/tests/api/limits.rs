@@ -17,9 +17,7 @@ async fn others_are_answered(server: &TestServer, path: &str) {
 
 async fn a_body_over_1_mib_is_refused(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let agent = server.agent().await;
-    let run_id = Uuid::new_v4();
-    server.put_run(&agent, run_id, &minimal_run(at(0))).await;
+    let (agent, run_id) = server.agent_with_run().await;
     let huge = format!("{{\"session_id\": \"{}\"}}", "x".repeat(3 * 1024 * 1024));
     let (target, existing) = (
         server.url(&agent.run_path(Uuid::new_v4())),
@@ -58,9 +56,7 @@ async fn raw(server: &TestServer, request: &[u8]) -> String {
 
 async fn oversized_headers_are_refused(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let agent = server.agent().await;
-    let run_id = Uuid::new_v4();
-    server.put_run(&agent, run_id, &minimal_run(at(0))).await;
+    let (agent, run_id) = server.agent_with_run().await;
     let many: String = (0..200)
         .map(|i| format!("X-Header-{i}: value\r\n"))
         .collect();
@@ -82,9 +78,7 @@ async fn oversized_headers_are_refused(backend: Backend) {
 
 async fn a_client_that_stalls_in_its_headers_is_disconnected(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let agent = server.agent().await;
-    let run_id = Uuid::new_v4();
-    server.put_run(&agent, run_id, &minimal_run(at(0))).await;
+    let (agent, run_id) = server.agent_with_run().await;
     let mut stalled = TcpStream::connect(server.server_address()).await.unwrap();
     stalled
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\nX-Slow: ")
@@ -111,9 +105,7 @@ async fn beyond_the_limit_of_concurrent_requests_the_answer_is_503(backend: Back
         ..Default::default()
     };
     let server = TestServer::start_with(backend, TestIdp::start().await, options).await;
-    let agent = server.agent().await;
-    let run_id = Uuid::new_v4();
-    server.put_run(&agent, run_id, &minimal_run(at(0))).await;
+    let (agent, run_id) = server.agent_with_run().await;
     // Two writes held up by a lock on the database keep both permits.
     let blocker = server.block_writes().await;
     let held: Vec<_> = (0..2)

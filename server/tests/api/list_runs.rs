@@ -71,14 +71,7 @@ async fn every_filter_keeps_exactly_the_matching_runs_newest_first(backend: Back
     let agent = server.agent().await;
     let revisions = [Uuid::new_v4(), Uuid::new_v4()];
     let known = data_set(&server, &agent, revisions).await;
-    let list = || {
-        server
-            .client
-            .list_task_agent_runs()
-            .org_id(agent.org)
-            .project_id(agent.project)
-            .task_agent_id(agent.task_agent)
-    };
+    let list = || agent.list(&server.client);
 
     let all = list().send().await.unwrap().into_inner();
     assert_eq!(ids(&all), oracle(&known, |_| true), "no filter");
@@ -272,28 +265,12 @@ async fn the_page_limit_defaults_to_100_and_is_bounded(backend: Backend) {
             .put_run(&agent, Uuid::new_v4(), &crate::support::minimal_run(at(i)))
             .await;
     }
-    let page = server
-        .client
-        .list_task_agent_runs()
-        .org_id(agent.org)
-        .project_id(agent.project)
-        .task_agent_id(agent.task_agent)
-        .send()
-        .await
-        .unwrap();
+    let page = agent.list(&server.client).send().await.unwrap();
     assert_eq!(page.results.len(), 100);
     assert!(page.pagination.has_next);
     assert!(page.pagination.next_cursor.is_some());
 
-    let too_many = server
-        .client
-        .list_task_agent_runs()
-        .org_id(agent.org)
-        .project_id(agent.project)
-        .task_agent_id(agent.task_agent)
-        .page_limit(101u64)
-        .send()
-        .await;
+    let too_many = agent.list(&server.client).page_limit(101u64).send().await;
     let error = expect_status(too_many, 422);
     assert!(
         error.message.starts_with("page_limit: "),
@@ -370,24 +347,16 @@ async fn a_cursor_only_continues_the_list_it_came_from(backend: Backend) {
         body["is_error"] = json!(i % 2 == 0);
         server.put_run(&agent, Uuid::new_v4(), &body).await;
     }
-    let first = server
-        .client
-        .list_task_agent_runs()
-        .org_id(agent.org)
-        .project_id(agent.project)
-        .task_agent_id(agent.task_agent)
+    let first = agent
+        .list(&server.client)
         .page_limit(2u64)
         .send()
         .await
         .unwrap();
     let cursor = first.pagination.next_cursor.clone().expect("a second page");
 
-    let other_filters = server
-        .client
-        .list_task_agent_runs()
-        .org_id(agent.org)
-        .project_id(agent.project)
-        .task_agent_id(agent.task_agent)
+    let other_filters = agent
+        .list(&server.client)
         .is_error(true)
         .cursor(cursor.clone())
         .send()
@@ -396,12 +365,8 @@ async fn a_cursor_only_continues_the_list_it_came_from(backend: Backend) {
     assert!(error.message.starts_with("cursor: "), "{}", error.message);
 
     let sibling = agent.sibling();
-    let other_agent = server
-        .client
-        .list_task_agent_runs()
-        .org_id(sibling.org)
-        .project_id(sibling.project)
-        .task_agent_id(sibling.task_agent)
+    let other_agent = sibling
+        .list(&server.client)
         .cursor(cursor.clone())
         .send()
         .await;
@@ -429,12 +394,8 @@ async fn a_cursor_only_continues_the_list_it_came_from(backend: Backend) {
     assert!(tampered > 100);
 
     // The same page size is not part of the binding: a client may change it.
-    let rest = server
-        .client
-        .list_task_agent_runs()
-        .org_id(agent.org)
-        .project_id(agent.project)
-        .task_agent_id(agent.task_agent)
+    let rest = agent
+        .list(&server.client)
         .page_limit(10u64)
         .cursor(cursor)
         .send()
@@ -471,14 +432,7 @@ async fn any_instant_is_stored_exactly_and_ordered(backend: Backend) {
         );
         written.push(id);
     }
-    let page = server
-        .client
-        .list_task_agent_runs()
-        .org_id(agent.org)
-        .project_id(agent.project)
-        .task_agent_id(agent.task_agent)
-        .page_limit(2u64)
-        .stream();
+    let page = agent.list(&server.client).page_limit(2u64).stream();
     let listed: Vec<Uuid> = futures::TryStreamExt::try_collect::<Vec<_>>(page)
         .await
         .unwrap()
@@ -487,12 +441,8 @@ async fn any_instant_is_stored_exactly_and_ordered(backend: Backend) {
         .collect();
     written.reverse();
     assert_eq!(listed, written, "newest first, across pages");
-    let window = server
-        .client
-        .list_task_agent_runs()
-        .org_id(agent.org)
-        .project_id(agent.project)
-        .task_agent_id(agent.task_agent)
+    let window = agent
+        .list(&server.client)
         .created_after(
             "2026-11-01T00:00:00.000000001Z"
                 .parse::<DateTime<Utc>>()

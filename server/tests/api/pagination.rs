@@ -51,13 +51,7 @@ async fn pages_have_no_duplicates_or_gaps_while_runs_are_inserted(backend: Backe
     let mut cursor: Option<String> = None;
     let mut pages = 0;
     loop {
-        let mut request = server
-            .client
-            .list_task_agent_runs()
-            .org_id(agent.org)
-            .project_id(agent.project)
-            .task_agent_id(agent.task_agent)
-            .page_limit(7u64);
+        let mut request = agent.list(&server.client).page_limit(7u64);
         if let Some(cursor) = cursor.take() {
             request = request.cursor(cursor);
         }
@@ -108,12 +102,8 @@ async fn the_client_stream_yields_every_run_across_pages(backend: Backend) {
         server.put_run(&agent, id, &body).await;
         written.push((at(i), id, i % 2 == 0));
     }
-    let streamed: Vec<TaskAgentRun> = server
-        .client
-        .list_task_agent_runs()
-        .org_id(agent.org)
-        .project_id(agent.project)
-        .task_agent_id(agent.task_agent)
+    let streamed: Vec<TaskAgentRun> = agent
+        .list(&server.client)
         .is_error(true)
         .page_limit(5u64)
         .stream()

@@ -170,12 +170,8 @@ fn any_valid_run_round_trips_through_server_and_client(backend: Backend) {
             expected["id"] = json!(run_id);
             expected["task_agent_id"] = json!(agent.task_agent);
             let (written, read) = runtime.block_on(async {
-                let written = server
-                    .client
-                    .put_task_agent_run()
-                    .org_id(agent.org)
-                    .project_id(agent.project)
-                    .task_agent_id(agent.task_agent)
+                let written = agent
+                    .put(&server.client)
                     .run_id(run_id)
                     .body(write_body(&body))
                     .send()

@@ -2,37 +2,11 @@
 //! refused write never changes the stored run.
 
 use serde_json::{Value, json};
-use task_agent_client::types::TaskAgentRun;
 use uuid::Uuid;
 
 use crate::support::{
-    Agent, Backend, TestServer, at, expect_status, full_run, minimal_run, write_body,
+    Agent, Backend, TestServer, at, expect_status, full_run, minimal_run, put_with,
 };
-
-/// Sends `body` with an optional `If-Match` through the generated client.
-async fn put(
-    server: &TestServer,
-    agent: &Agent,
-    run_id: Uuid,
-    body: &Value,
-    if_match: Option<&str>,
-) -> Result<
-    task_agent_client::ResponseValue<TaskAgentRun>,
-    task_agent_client::Error<task_agent_client::types::Error>,
-> {
-    let mut request = server
-        .client
-        .put_task_agent_run()
-        .org_id(agent.org)
-        .project_id(agent.project)
-        .task_agent_id(agent.task_agent)
-        .run_id(run_id)
-        .body(write_body(body));
-    if let Some(condition) = if_match {
-        request = request.if_match(condition);
-    }
-    request.send().await
-}
 
 /// The stored run as raw JSON and its ETag, read over plain HTTP.
 async fn stored(server: &TestServer, agent: &Agent, run_id: Uuid) -> (Value, String) {
@@ -64,12 +38,14 @@ async fn creating_is_201_and_replacing_is_200(backend: Backend) {
         "session_id": "s", "input_tokens": 1, "output_tokens": 1, "total_tokens": 2,
         "created": at(0), "status": "running",
     });
-    let created = put(&server, &agent, run_id, &running, None).await.unwrap();
+    let created = put_with(&server.client, &agent, run_id, &running, None)
+        .await
+        .unwrap();
     assert_eq!(created.status().as_u16(), 201);
     let first_etag = created.headers()["etag"].clone();
 
     let completed = minimal_run(at(0));
-    let replaced = put(&server, &agent, run_id, &completed, None)
+    let replaced = put_with(&server.client, &agent, run_id, &completed, None)
         .await
         .unwrap();
     assert_eq!(replaced.status().as_u16(), 200);
@@ -101,15 +77,7 @@ async fn a_full_run_round_trips_losslessly(backend: Backend) {
         want,
         "the raw GET body"
     );
-    let listed = server
-        .client
-        .list_task_agent_runs()
-        .org_id(agent.org)
-        .project_id(agent.project)
-        .task_agent_id(agent.task_agent)
-        .send()
-        .await
-        .unwrap();
+    let listed = agent.list(&server.client).send().await.unwrap();
     assert_eq!(
         serde_json::to_value(&listed.results).unwrap(),
         json!([want]),
@@ -119,9 +87,7 @@ async fn a_full_run_round_trips_losslessly(backend: Backend) {
 
 async fn omitted_fields_come_back_as_their_defaults(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let agent = server.agent().await;
-    let run_id = Uuid::new_v4();
-    server.put_run(&agent, run_id, &minimal_run(at(0))).await;
+    let (agent, run_id) = server.agent_with_run().await;
     let (json, _) = stored(&server, &agent, run_id).await;
     for nullable in [
         "user_id",
@@ -166,7 +132,9 @@ async fn a_terminal_run_accepts_its_own_version_and_refuses_changes(backend: Bac
     server.put_run(&agent, run_id, &body).await;
     let (before, etag) = stored(&server, &agent, run_id).await;
 
-    let replay = put(&server, &agent, run_id, &body, None).await.unwrap();
+    let replay = put_with(&server.client, &agent, run_id, &body, None)
+        .await
+        .unwrap();
     assert_eq!(
         replay.status().as_u16(),
         200,
@@ -183,14 +151,20 @@ async fn a_terminal_run_accepts_its_own_version_and_refuses_changes(backend: Bac
         let mut changed = terminal.clone();
         changed["output_tokens"] = json!(6);
         changed["total_tokens"] = json!(16);
-        let error = expect_status(put(&server, &agent, terminal_id, &changed, None).await, 409);
+        let error = expect_status(
+            put_with(&server.client, &agent, terminal_id, &changed, None).await,
+            409,
+        );
         assert_eq!(error.error_code.as_deref(), Some("RunTerminal"));
         assert!(error.message.contains(status), "{}", error.message);
     }
     let mut reopened = body.clone();
     reopened["status"] = json!("running");
     reopened["completed"] = Value::Null;
-    expect_status(put(&server, &agent, run_id, &reopened, None).await, 409);
+    expect_status(
+        put_with(&server.client, &agent, run_id, &reopened, None).await,
+        409,
+    );
     assert_eq!(
         stored(&server, &agent, run_id).await,
         (before, etag),
@@ -206,13 +180,18 @@ async fn if_match_guards_replacement(backend: Backend) {
         "session_id": "s", "input_tokens": 1, "output_tokens": 1, "total_tokens": 2,
         "created": at(0), "status": "running",
     });
-    let created = put(&server, &agent, run_id, &body, None).await.unwrap();
+    let created = put_with(&server.client, &agent, run_id, &body, None)
+        .await
+        .unwrap();
     let etag = created.headers()["etag"].to_str().unwrap().to_owned();
 
     body["input_tokens"] = json!(2);
     body["total_tokens"] = json!(3);
     for stale in ["\"0000\"", &format!("W/{etag}"), "\"a\", \"b\""] {
-        let error = expect_status(put(&server, &agent, run_id, &body, Some(stale)).await, 412);
+        let error = expect_status(
+            put_with(&server.client, &agent, run_id, &body, Some(stale)).await,
+            412,
+        );
         assert_eq!(error.error_code.as_deref(), Some("PreconditionFailed"));
     }
     assert_eq!(
@@ -221,8 +200,8 @@ async fn if_match_guards_replacement(backend: Backend) {
         "a failed precondition changed nothing"
     );
 
-    let replaced = put(
-        &server,
+    let replaced = put_with(
+        &server.client,
         &agent,
         run_id,
         &body,
@@ -232,11 +211,14 @@ async fn if_match_guards_replacement(backend: Backend) {
     .unwrap();
     assert_eq!(replaced.status().as_u16(), 200);
     let new_etag = replaced.headers()["etag"].to_str().unwrap().to_owned();
-    expect_status(put(&server, &agent, run_id, &body, Some(&etag)).await, 412);
+    expect_status(
+        put_with(&server.client, &agent, run_id, &body, Some(&etag)).await,
+        412,
+    );
 
     body["input_tokens"] = json!(3);
     body["total_tokens"] = json!(4);
-    let any = put(&server, &agent, run_id, &body, Some("*"))
+    let any = put_with(&server.client, &agent, run_id, &body, Some("*"))
         .await
         .unwrap();
     assert_eq!(any.status().as_u16(), 200);
@@ -245,7 +227,7 @@ async fn if_match_guards_replacement(backend: Backend) {
     let new_run = Uuid::new_v4();
     for condition in ["*", &etag] {
         expect_status(
-            put(&server, &agent, new_run, &body, Some(condition)).await,
+            put_with(&server.client, &agent, new_run, &body, Some(condition)).await,
             412,
         );
     }
@@ -264,13 +246,11 @@ async fn if_match_guards_replacement(backend: Backend) {
 
 async fn a_malformed_if_match_is_400(backend: Backend) {
     let server = TestServer::start(backend).await;
-    let agent = server.agent().await;
-    let run_id = Uuid::new_v4();
-    server.put_run(&agent, run_id, &minimal_run(at(0))).await;
+    let (agent, run_id) = server.agent_with_run().await;
     for malformed in ["abc", "\"unterminated", "W/abc"] {
         let error = expect_status(
-            put(
-                &server,
+            put_with(
+                &server.client,
                 &agent,
                 run_id,
                 &minimal_run(at(1)),

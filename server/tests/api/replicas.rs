@@ -4,48 +4,16 @@
 
 use serde_json::json;
 use task_agent_client::Client;
-use task_agent_client::types::TaskAgentRun;
 use task_agent_server::auth::WRITE_SCOPE;
 use uuid::Uuid;
 
 use crate::support::{
     Agent, Backend, ServerProcess, TestDatabase, TestIdp, WRITER, at, expect_status, minimal_run,
-    write_body,
+    put_with,
 };
 
-/// PUTs `body` as run `run_id` through `client`, with an optional If-Match.
-async fn put(
-    client: &Client,
-    agent: &Agent,
-    run_id: Uuid,
-    body: &serde_json::Value,
-    if_match: Option<&str>,
-) -> Result<
-    task_agent_client::ResponseValue<TaskAgentRun>,
-    task_agent_client::Error<task_agent_client::types::Error>,
-> {
-    let mut request = client
-        .put_task_agent_run()
-        .org_id(agent.org)
-        .project_id(agent.project)
-        .task_agent_id(agent.task_agent)
-        .run_id(run_id)
-        .body(write_body(body));
-    if let Some(condition) = if_match {
-        request = request.if_match(condition);
-    }
-    request.send().await
-}
-
 async fn list_ids(client: &Client, agent: &Agent) -> Vec<Uuid> {
-    let page = client
-        .list_task_agent_runs()
-        .org_id(agent.org)
-        .project_id(agent.project)
-        .task_agent_id(agent.task_agent)
-        .send()
-        .await
-        .unwrap();
+    let page = agent.list(client).send().await.unwrap();
     page.results.iter().map(|run| run.id).collect()
 }
 
@@ -71,24 +39,16 @@ async fn two_replicas_share_one_database() {
     );
 
     let run_id = Uuid::new_v4();
-    let written = put(&via_a, &agent, run_id, &minimal_run(at(0)), None)
+    let written = put_with(&via_a, &agent, run_id, &minimal_run(at(0)), None)
         .await
         .unwrap();
-    let read = via_b
-        .get_task_agent_run()
-        .org_id(agent.org)
-        .project_id(agent.project)
-        .task_agent_id(agent.task_agent)
-        .run_id(run_id)
-        .send()
-        .await
-        .unwrap();
+    let read = agent.get(&via_b).run_id(run_id).send().await.unwrap();
     assert_eq!(read.headers()["etag"], written.headers()["etag"]);
     assert_eq!(read.into_inner(), written.into_inner());
 
     for i in 1..20 {
         let through = if i % 2 == 0 { &via_a } else { &via_b };
-        put(through, &agent, Uuid::new_v4(), &minimal_run(at(i)), None)
+        put_with(through, &agent, Uuid::new_v4(), &minimal_run(at(i)), None)
             .await
             .unwrap();
     }
@@ -108,15 +68,17 @@ async fn two_replicas_share_one_database() {
             "session_id": "race", "input_tokens": 1, "output_tokens": 1, "total_tokens": 2,
             "created": at(100 + round), "status": "running",
         });
-        let created = put(&via_a, &agent, run_id, &running, None).await.unwrap();
+        let created = put_with(&via_a, &agent, run_id, &running, None)
+            .await
+            .unwrap();
         let etag = created.headers()["etag"].to_str().unwrap().to_owned();
         running["session_id"] = json!("through-a");
         let body_a = running.clone();
         running["session_id"] = json!("through-b");
         let body_b = running.clone();
         let (result_a, result_b) = tokio::join!(
-            put(&via_a, &agent, run_id, &body_a, Some(&etag)),
-            put(&via_b, &agent, run_id, &body_b, Some(&etag))
+            put_with(&via_a, &agent, run_id, &body_a, Some(&etag)),
+            put_with(&via_b, &agent, run_id, &body_b, Some(&etag))
         );
         let winner = match (result_a, result_b) {
             (Ok(won), lost) | (lost, Ok(won)) => {
@@ -125,11 +87,8 @@ async fn two_replicas_share_one_database() {
             }
             (a, b) => panic!("round {round}: neither write won: {a:?} {b:?}"),
         };
-        let stored = via_b
-            .get_task_agent_run()
-            .org_id(agent.org)
-            .project_id(agent.project)
-            .task_agent_id(agent.task_agent)
+        let stored = agent
+            .get(&via_b)
             .run_id(run_id)
             .send()
             .await

@@ -22,11 +22,12 @@ use task_agent_server::metrics::Metrics;
 use task_agent_server::server::{
     self, AuthConfig, DEFAULT_MAX_CONCURRENT_REQUESTS, ServerConfig, TokenIssuer,
 };
-use task_agent_server::storage::{Database, Membership, Role};
+use task_agent_server::storage::Database;
+use uuid::Uuid;
 
 pub use backend::{Backend, TestDatabase, WriteLock};
 pub use idp::TestIdp;
-pub use process::{ServerProcess, free_port};
+pub use process::{BINARY, ServerProcess, free_port};
 pub use proxy::ConformanceProxy;
 pub use runs::*;
 
@@ -124,16 +125,16 @@ impl TestServer {
     /// A new organization, project and task agent, in which [`WRITER`] is a
     /// writer and [`READER`] a reader.
     pub async fn agent(&self) -> Agent {
-        let agent = Agent::new();
-        for (subject, role) in [(WRITER, Role::Writer), (READER, Role::Reader)] {
-            let membership = Membership {
-                org_id: agent.org,
-                subject: subject.to_owned(),
-                role,
-            };
-            self.database.put_member(&membership).await.unwrap();
-        }
-        agent
+        Agent::with_members(self.database.as_ref()).await
+    }
+
+    /// A new task agent as [`TestServer::agent`] makes it, with one stored
+    /// run (a minimal one, created at [`at`]`(0)`), and that run's id.
+    pub async fn agent_with_run(&self) -> (Agent, Uuid) {
+        let agent = self.agent().await;
+        let run_id = Uuid::new_v4();
+        self.put_run(&agent, run_id, &minimal_run(at(0))).await;
+        (agent, run_id)
     }
 
     /// The generated client, sending `token`.

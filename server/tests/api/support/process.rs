@@ -8,7 +8,8 @@ use tokio::process::{Child, Command};
 
 use super::TestIdp;
 
-const BINARY: &str = env!("CARGO_BIN_EXE_task-agent-server");
+/// The server binary under test.
+pub const BINARY: &str = env!("CARGO_BIN_EXE_task-agent-server");
 
 /// A free loopback port (free when this returns; the server binds it next).
 pub fn free_port() -> u16 {

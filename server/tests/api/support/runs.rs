@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{Value, json};
-use task_agent_client::types::{TaskAgentRun, TaskAgentRunWrite};
+use task_agent_client::types::{self, TaskAgentRun, TaskAgentRunWrite};
+use task_agent_client::{Client, ResponseValue, builder};
 use uuid::Uuid;
 
 use task_agent_server::storage::{Database, Membership, Role};
@@ -39,6 +40,34 @@ impl Agent {
             database.put_member(&membership).await.unwrap();
         }
         agent
+    }
+
+    /// `list_task_agent_runs` of this task agent, to be given its query.
+    pub fn list<'a>(&self, client: &'a Client) -> builder::ListTaskAgentRuns<'a> {
+        client
+            .list_task_agent_runs()
+            .org_id(self.org)
+            .project_id(self.project)
+            .task_agent_id(self.task_agent)
+    }
+
+    /// `get_task_agent_run` of this task agent, to be given the run id.
+    pub fn get<'a>(&self, client: &'a Client) -> builder::GetTaskAgentRun<'a> {
+        client
+            .get_task_agent_run()
+            .org_id(self.org)
+            .project_id(self.project)
+            .task_agent_id(self.task_agent)
+    }
+
+    /// `put_task_agent_run` of this task agent, to be given the run id and
+    /// the body.
+    pub fn put<'a>(&self, client: &'a Client) -> builder::PutTaskAgentRun<'a> {
+        client
+            .put_task_agent_run()
+            .org_id(self.org)
+            .project_id(self.project)
+            .task_agent_id(self.task_agent)
     }
 
     /// Another task agent in the same project.
@@ -141,6 +170,22 @@ pub fn full_run(created: DateTime<Utc>) -> Value {
     })
 }
 
+/// PUTs `body` as run `run_id` of `agent` through `client`, with an
+/// optional `If-Match`.
+pub async fn put_with(
+    client: &Client,
+    agent: &Agent,
+    run_id: Uuid,
+    body: &Value,
+    if_match: Option<&str>,
+) -> Result<ResponseValue<TaskAgentRun>, task_agent_client::Error<types::Error>> {
+    let mut request = agent.put(client).run_id(run_id).body(write_body(body));
+    if let Some(condition) = if_match {
+        request = request.if_match(condition);
+    }
+    request.send().await
+}
+
 /// The typed body the generated client sends.
 pub fn write_body(value: &Value) -> TaskAgentRunWrite {
     serde_json::from_value(value.clone()).expect("a valid TaskAgentRunWrite")
@@ -149,11 +194,8 @@ pub fn write_body(value: &Value) -> TaskAgentRunWrite {
 impl TestServer {
     /// Writes `body` as run `run_id` of `agent` through the generated client.
     pub async fn put_run(&self, agent: &Agent, run_id: Uuid, body: &Value) -> TaskAgentRun {
-        self.client
-            .put_task_agent_run()
-            .org_id(agent.org)
-            .project_id(agent.project)
-            .task_agent_id(agent.task_agent)
+        agent
+            .put(&self.client)
             .run_id(run_id)
             .body(write_body(body))
             .send()
@@ -164,11 +206,8 @@ impl TestServer {
 
     /// Reads run `run_id` of `agent` through the generated client.
     pub async fn get_run(&self, agent: &Agent, run_id: Uuid) -> TaskAgentRun {
-        self.client
-            .get_task_agent_run()
-            .org_id(agent.org)
-            .project_id(agent.project)
-            .task_agent_id(agent.task_agent)
+        agent
+            .get(&self.client)
             .run_id(run_id)
             .send()
             .await
