@@ -24,12 +24,21 @@ impl SpecFile {
 
     /// Parses the YAML text of a spec.
     pub fn parse(text: &str) -> Result<SpecFile> {
-        let _: openapiv3::OpenAPI =
-            serde_norway::from_str(text).context("not an OpenAPI 3.0 document")?;
-        Ok(SpecFile {
-            json: serde_norway::from_str(text).context("not YAML")?,
-        })
+        let json: serde_json::Value = serde_norway::from_str(text).context("not YAML")?;
+        <openapiv3::OpenAPI as serde::Deserialize>::deserialize(&json)
+            .context("not an OpenAPI 3.0 document")?;
+        Ok(SpecFile { json })
     }
+}
+
+/// The keys of a path item that name operations.
+pub const OPERATION_METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// Escapes a key for a JSON pointer (RFC 6901).
+pub fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
 }
 
 /// The workspace root (the parent of this crate's directory).

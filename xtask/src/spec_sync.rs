@@ -23,6 +23,8 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
+use crate::spec_file::{OPERATION_METHODS, escape};
+
 /// Where dropshot's error schema lives; every error response refers to it.
 const ERROR_SCHEMA_REF: &str = "#/components/schemas/Error";
 
@@ -38,10 +40,6 @@ const INLINED_COMPONENTS: [&str; 6] = [
     "examples",
     "requestBodies",
     "links",
-];
-
-const OPERATION_METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
 
 /// A success status that dropshot cannot document (it documents one per
@@ -655,11 +653,6 @@ fn diff(
             note: None,
         }),
     }
-}
-
-/// Escapes a key for a JSON pointer (RFC 6901).
-fn escape(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
 }
 
 #[cfg(test)]

@@ -17,9 +17,10 @@ use super::CompatError;
 use super::keywords::{self, LIMITS};
 use super::rules::{Change, Effect, Side};
 use super::walk::{
-    At, Keyed, Location, MAX_DEPTH, SchemaPair, Usage, Walk, escape, key_change,
-    required_or_optional, resolve,
+    At, Keyed, Location, MAX_DEPTH, SchemaPair, Usage, Walk, key_change, required_or_optional,
+    resolve,
 };
+use crate::spec_file::escape;
 
 /// Keywords that hold subschemas of their own; compared here, not as values.
 const SUBSCHEMAS: [&str; 5] = ["items", "additionalProperties", "oneOf", "anyOf", "not"];

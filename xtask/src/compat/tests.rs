@@ -1568,7 +1568,8 @@ fn summary(findings: &[Finding]) -> Vec<(String, Option<Side>, Impact, String)> 
 
 /// The kind of a change, as far as its rule goes: a constraint's keyword
 /// only names it. The match has no wildcard, so that a new variant does not
-/// compile until it is added to [`every_kind_of_change`].
+/// compile until it is named here (and then listed in
+/// [`every_kind_of_change`], which the tests hold to what the cases report).
 fn kind(change: Change) -> Change {
     match change {
         Change::Constraint { effect, .. } => Change::Constraint {
@@ -1670,11 +1671,14 @@ fn every_kind_of_change_has_a_case() {
             seen.extend(found.iter().map(|finding| kind(finding.change)));
         }
     }
-    let missing: Vec<Change> = every_kind_of_change()
-        .into_iter()
-        .filter(|kind| !seen.contains(kind))
-        .collect();
+    let listed = every_kind_of_change();
+    let missing: Vec<&Change> = listed.iter().filter(|kind| !seen.contains(kind)).collect();
     assert!(missing.is_empty(), "no case reports {missing:#?}");
+    let unlisted: Vec<&Change> = seen.iter().filter(|kind| !listed.contains(kind)).collect();
+    assert!(
+        unlisted.is_empty(),
+        "cases report kinds every_kind_of_change lacks: {unlisted:#?}"
+    );
 }
 
 /// `BASE` and the repository's contract are each no change from

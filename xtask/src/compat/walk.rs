@@ -15,10 +15,7 @@ use serde_json::Value;
 use super::CompatError;
 use super::keywords::show;
 use super::rules::{Change, Impact, Side};
-
-const METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
+use crate::spec_file::{OPERATION_METHODS, escape};
 
 /// Keywords of prose and examples, wherever they are. (`title` and `tags`
 /// read like prose, but generators name types and classes after them.)
@@ -181,11 +178,6 @@ fn percent_decoded(text: &str) -> Option<String> {
     String::from_utf8(bytes).ok()
 }
 
-/// Escapes a key for a JSON pointer (RFC 6901).
-pub(super) fn escape(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
-}
-
 /// The word for a requirement, in details: "`note` now required".
 pub(super) fn required_or_optional(required: bool) -> &'static str {
     if required { "required" } else { "optional" }
@@ -324,7 +316,7 @@ fn operations(doc: &Value) -> Result<BTreeMap<(String, &'static str), Operation<
     };
     for (path, item) in paths.keyed() {
         let item = resolve(doc, item)?;
-        for method in METHODS {
+        for method in OPERATION_METHODS {
             if let Some(at) = item.child(method) {
                 let template = unnamed_parameters(path);
                 let operation = Operation {
@@ -427,6 +419,27 @@ impl<'a> Walk<'a> {
 
     /// Notes a change; the same change met through several usages is one
     /// finding.
+    /// Records `change` when `required` differs between the two sides of
+    /// `what` (a parameter, a request body, a header).
+    fn requirement(
+        &mut self,
+        (old, new): (&At<'a>, &At<'a>),
+        what: &str,
+        change: fn(bool) -> Change,
+        usage: &Usage,
+    ) {
+        let now_required = new.flag("required");
+        if old.flag("required") != now_required {
+            self.record(
+                change(now_required),
+                None,
+                Location::Current(format!("{}/required", new.pointer)),
+                format!("{what} now {}", required_or_optional(now_required)),
+                Some(usage),
+            );
+        }
+    }
+
     pub fn record(
         &mut self,
         change: Change,
@@ -540,7 +553,7 @@ impl<'a> Walk<'a> {
         );
         // What the path item says besides its operations and parameters
         // (`servers`, prose) applies to each of its operations.
-        let mut handled = METHODS.to_vec();
+        let mut handled = OPERATION_METHODS.to_vec();
         handled.push("parameters");
         self.other_keys(
             &old.item.keyed(),
@@ -612,22 +625,12 @@ impl<'a> Walk<'a> {
                 continue;
             };
             let usage = usage.place(new.describe());
-            let (old_required, new_required) = (old.at.flag("required"), new.at.flag("required"));
-            if old_required != new_required {
-                self.record(
-                    Change::ParameterRequirement {
-                        now_required: new_required,
-                    },
-                    None,
-                    Location::Current(format!("{}/required", new.at.pointer)),
-                    format!(
-                        "{} now {}",
-                        new.describe(),
-                        required_or_optional(new_required)
-                    ),
-                    Some(&usage),
-                );
-            }
+            self.requirement(
+                (&old.at, &new.at),
+                &new.describe(),
+                |now_required| Change::ParameterRequirement { now_required },
+                &usage,
+            );
             for keyword in SERIALIZATION {
                 let (o, n) = (old.serialization(keyword), new.serialization(keyword));
                 if o != n {
@@ -712,16 +715,12 @@ impl<'a> Walk<'a> {
             (Some(old), Some(new)) => {
                 let old = resolve(self.old, old)?;
                 let new = resolve(self.new, new)?;
-                let now_required = new.flag("required");
-                if old.flag("required") != now_required {
-                    self.record(
-                        Change::RequestBodyRequirement { now_required },
-                        None,
-                        Location::Current(format!("{}/required", new.pointer)),
-                        format!("request body now {}", required_or_optional(now_required)),
-                        Some(&usage),
-                    );
-                }
+                self.requirement(
+                    (&old, &new),
+                    "request body",
+                    |now_required| Change::RequestBodyRequirement { now_required },
+                    &usage,
+                );
                 self.other_keys(
                     &old.keyed(),
                     &new.keyed(),
@@ -852,16 +851,12 @@ impl<'a> Walk<'a> {
                     let old = resolve(self.old, old)?;
                     let new = resolve(self.new, new)?;
                     let usage = usage.place(format!("{} header {name}", usage.place));
-                    let now_required = new.flag("required");
-                    if old.flag("required") != now_required {
-                        self.record(
-                            Change::ResponseHeaderRequirement { now_required },
-                            None,
-                            Location::Current(format!("{}/required", new.pointer)),
-                            format!("header {name} now {}", required_or_optional(now_required)),
-                            Some(&usage),
-                        );
-                    }
+                    self.requirement(
+                        (&old, &new),
+                        &format!("header {name}"),
+                        |now_required| Change::ResponseHeaderRequirement { now_required },
+                        &usage,
+                    );
                     self.subschema_and_rest(&old, &new, &["required"], Side::Response, &usage)?;
                 }
                 (None, None) => {}
