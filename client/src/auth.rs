@@ -149,23 +149,24 @@ impl ClientCredentials {
 
     /// A token that is not about to expire: the cached one, or a new one.
     pub async fn token(&self) -> Result<String, TokenError> {
-        let mut cached = self.cached.lock().await;
-        if let Some(token) = cached
-            .as_ref()
-            .filter(|token| Instant::now() < token.replace_at)
-        {
-            return Ok(token.value.clone());
-        }
-        let token = self.fetch().await?;
-        *cached = Some(token.clone());
-        Ok(token.value)
+        self.cached_unless(|token| Instant::now() >= token.replace_at)
+            .await
     }
 
     /// A token other than `rejected`, which the API refused: a new one,
     /// unless a concurrent request already replaced it.
     pub async fn replace(&self, rejected: &str) -> Result<String, TokenError> {
+        self.cached_unless(|token| token.value == rejected).await
+    }
+
+    /// The cached token, or a new one (then cached) when there is none or
+    /// `stale` says so; one fetch at a time.
+    async fn cached_unless(
+        &self,
+        stale: impl Fn(&CachedToken) -> bool,
+    ) -> Result<String, TokenError> {
         let mut cached = self.cached.lock().await;
-        if let Some(token) = cached.as_ref().filter(|token| token.value != rejected) {
+        if let Some(token) = cached.as_ref().filter(|token| !stale(token)) {
             return Ok(token.value.clone());
         }
         let token = self.fetch().await?;

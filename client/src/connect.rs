@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::Client;
 use crate::auth::{ClientCredentials, Credentials};
-use crate::hooks::{ClientState, DEFAULT_TIMEOUT};
+use crate::hooks::{self, ClientState, DEFAULT_TIMEOUT};
 use crate::retry::RetryPolicy;
 
 /// How long connecting to the API may take.
@@ -73,7 +73,7 @@ impl ClientBuilder {
     /// The client.
     pub fn build(self) -> Result<Client, BuildError> {
         if let Credentials::BearerToken(token) = &self.state.credentials
-            && reqwest::header::HeaderValue::from_str(&format!("Bearer {token}")).is_err()
+            && hooks::bearer(token).is_none()
         {
             return Err(BuildError::InvalidToken);
         }

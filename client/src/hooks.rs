@@ -20,7 +20,8 @@ pub struct ClientState {
     pub(crate) retry: RetryPolicy,
 }
 
-fn bearer(token: &str) -> Option<HeaderValue> {
+/// The `Authorization` value for `token`; `None` if it cannot be a header.
+pub(crate) fn bearer(token: &str) -> Option<HeaderValue> {
     let mut value = HeaderValue::from_str(&format!("Bearer {token}")).ok()?;
     // Keeps the token out of debug output.
     value.set_sensitive(true);

@@ -149,7 +149,7 @@
 //!
 //! # Features
 //!
-//! - `cli`: the `task-agent` command line (`cargo install task-agent-client
+//! - `cli`: the `task-agent` command line (`cargo install --path client
 //!   --features cli`, or `cargo run -p task-agent-client --features cli --
 //!   run get ...`), documented in [`cli`];
 //! - `mock`: [`mock`], to mock this API in your own tests.

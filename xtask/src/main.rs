@@ -54,7 +54,7 @@ enum Command {
         #[arg(long, default_value_t = 2_000)]
         seed_runs: u64,
     },
-    /// Measure the hot paths under loopback load beside a hyper baseline and the FastAPI peer (see docs/BENCHMARKS.md).
+    /// Measure the hot paths under loopback load beside bare-hyper and dropshot baselines and the FastAPI peer (see docs/BENCHMARKS.md).
     Bench(bench::BenchOptions),
     /// Write the API reference as a static site (HTML, Scalar's bundle, the spec) to host anywhere.
     Docs {

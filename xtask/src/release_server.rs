@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use task_agent_server::api::{RunPath, TaskAgentPath};
 
 use crate::spec_file::workspace_root;
 
@@ -108,9 +109,7 @@ impl ServerBinary {
         log_level: &str,
         log: &Path,
     ) -> Result<ServerProcess> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
+        let port = free_port()?;
         let child = Command::new(&self.0)
             .args([
                 "serve",
@@ -131,6 +130,39 @@ impl ServerBinary {
         server.wait_until_ready("/readyz")?;
         Ok(server)
     }
+}
+
+/// The path of a run in the API.
+pub fn run_path(path: &RunPath) -> String {
+    format!(
+        "{}/run/{}",
+        task_agent_path(&path.task_agent()),
+        path.run_id
+    )
+}
+
+/// The path of a task agent's runs in the API, without the trailing `/run`.
+pub fn task_agent_path(agent: &TaskAgentPath) -> String {
+    format!(
+        "/api/v1/org/{}/project/{}/task-agent/{}",
+        agent.org_id, agent.project_id, agent.task_agent_id
+    )
+}
+
+/// A runtime for the HTTP clients that drive a server (two threads: the
+/// server needs the rest of the machine).
+pub fn client_runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 /// A server process, killed when dropped.

@@ -55,10 +55,7 @@ pub fn soak(duration: Duration, workers: usize, seed_runs: u64) -> Result<bool> 
     );
     let server = binary.serve(&database, &data, "warn", &data.join("server.log"))?;
     let url = server.url();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let runtime = release_server::client_runtime()?;
     let run = Arc::new(Run {
         url,
         reader,
@@ -75,12 +72,19 @@ pub fn soak(duration: Duration, workers: usize, seed_runs: u64) -> Result<bool> 
         duration.as_secs()
     );
     let tally = Arc::new(Mutex::new(Tally::default()));
+    // A client (and so a connection pool) of its own for each worker.
+    let clients = (0..workers)
+        .map(|_| http_client())
+        .collect::<Result<Vec<_>>>()?;
     let started = Instant::now();
     runtime.block_on(async {
-        let tasks: Vec<_> = (0..workers)
-            .map(|worker| {
+        let tasks: Vec<_> = clients
+            .into_iter()
+            .enumerate()
+            .map(|(worker, http)| {
                 tokio::spawn(work(
                     run.clone(),
+                    http,
                     tally.clone(),
                     worker as u64,
                     started + duration,
@@ -140,6 +144,15 @@ pub fn soak(duration: Duration, workers: usize, seed_runs: u64) -> Result<bool> 
     Ok(alive && tally.unexpected.is_empty())
 }
 
+/// A client whose requests give up after a while: a request the server
+/// never answers counts as an unexpected timeout instead of stalling the
+/// soak past its duration.
+fn http_client() -> Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()?)
+}
+
 fn tempfile_dir() -> Result<std::path::PathBuf> {
     let path = std::env::temp_dir().join(format!("task-agent-soak-{}", std::process::id()));
     std::fs::create_dir_all(&path)?;
@@ -148,15 +161,12 @@ fn tempfile_dir() -> Result<std::path::PathBuf> {
 
 fn run_url(run: &Run, index: u64) -> (String, Value) {
     let (path, write) = run.samples.run(index);
-    let url = format!(
-        "{}/api/v1/org/{}/project/{}/task-agent/{}/run/{}",
-        run.url, path.org_id, path.project_id, path.task_agent_id, path.run_id
-    );
+    let url = format!("{}{}", run.url, release_server::run_path(&path));
     (url, serde_json::to_value(write).expect("a run serializes"))
 }
 
 async fn seed(run: &Run) -> Result<()> {
-    let http = reqwest::Client::new();
+    let http = http_client()?;
     for index in 0..run.seeded {
         let (url, body) = run_url(run, index);
         let response = http
@@ -173,8 +183,13 @@ async fn seed(run: &Run) -> Result<()> {
 }
 
 /// One worker: requests until `until`, chosen by a deterministic sequence.
-async fn work(run: Arc<Run>, tally: Arc<Mutex<Tally>>, worker: u64, until: Instant) {
-    let http = reqwest::Client::new();
+async fn work(
+    run: Arc<Run>,
+    http: reqwest::Client,
+    tally: Arc<Mutex<Tally>>,
+    worker: u64,
+    until: Instant,
+) {
     let mut next_new = run.seeded + 1_000_000 * (worker + 1);
     let mut step: u64 = worker.wrapping_mul(0x9e37_79b9);
     while Instant::now() < until {

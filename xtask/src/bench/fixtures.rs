@@ -8,13 +8,15 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail, ensure};
 use futures::{StreamExt, TryStreamExt};
-use task_agent_server::api::{RunPath, TaskAgentPath};
+use task_agent_server::api::TaskAgentPath;
 use task_agent_server::cursor::{self, ListIdentity};
 use task_agent_server::samples::SampleRuns;
 use task_agent_server::storage::{Position, RunFilter};
 
 use super::wrk::write_lines;
-use crate::release_server::{ServerBinary, ServerProcess};
+use crate::release_server::{
+    ServerBinary, ServerProcess, client_runtime, free_port, run_path, task_agent_path,
+};
 
 /// Runs per page in the list scenario: a page a dashboard would show, small
 /// enough that finding the page, not encoding it, is most of the work.
@@ -29,52 +31,25 @@ pub struct Fixtures {
     pub dir: PathBuf,
 }
 
-fn run_path(path: &RunPath) -> String {
-    format!(
-        "{}/run/{}",
-        task_agent_path(&path.task_agent()),
-        path.run_id
-    )
-}
-
-fn task_agent_path(agent: &TaskAgentPath) -> String {
-    format!(
-        "/api/v1/org/{}/project/{}/task-agent/{}",
-        agent.org_id, agent.project_id, agent.task_agent_id
-    )
-}
-
-/// A runtime for the few HTTP requests the fixtures make.
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?)
-}
-
 impl Fixtures {
-    /// A file with the paths of the `seeded` runs (wrk picks among them at
-    /// random).
-    pub fn get_paths(&self, samples: &SampleRuns, seeded: u64) -> Result<PathBuf> {
+    /// The paths of the `seeded` runs, and a file with them (wrk picks
+    /// among them at random).
+    pub fn get_paths(&self, samples: &SampleRuns, seeded: u64) -> Result<(Vec<String>, PathBuf)> {
         let file = self.dir.join("get-paths.txt");
-        write_lines(
-            &file,
-            (0..seeded).map(|index| run_path(&samples.run(index).0)),
-        )?;
-        Ok(file)
+        let paths: Vec<String> = (0..seeded)
+            .map(|index| run_path(&samples.run(index).0))
+            .collect();
+        write_lines(&file, paths.iter().cloned())?;
+        Ok((paths, file))
     }
 
-    /// Fetches every path of `paths` from the server at `url` and writes
+    /// Fetches every one of `paths` from the server at `url` and writes
     /// `PATH<TAB>BODY` lines for the baseline.
-    pub fn record_responses(&self, url: &str, paths: &Path) -> Result<PathBuf> {
+    pub fn record_responses(&self, url: &str, paths: &[String]) -> Result<PathBuf> {
         let file = self.dir.join("recorded-responses.tsv");
-        let paths: Vec<String> = std::fs::read_to_string(paths)?
-            .lines()
-            .map(str::to_owned)
-            .collect();
         let http = reqwest::Client::new();
-        let bodies: Vec<(String, String)> = runtime()?.block_on(
-            futures::stream::iter(paths)
+        let bodies: Vec<(String, String)> = client_runtime()?.block_on(
+            futures::stream::iter(paths.iter().cloned())
                 .map(|path| {
                     let request = http.get(format!("{url}{path}")).bearer_auth(&self.reader);
                     async move {
@@ -106,11 +81,15 @@ impl Fixtures {
         server.serve(database, &self.issuer, log_level, &log)
     }
 
-    /// Starts a baseline on a free port, answering the recorded requests.
-    pub fn start_baseline(&self, binary: &Path, responses: &Path) -> Result<ServerProcess> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
+    /// Starts a baseline on a free port, answering the recorded requests;
+    /// ready once it answers `recorded_path`.
+    pub fn start_baseline(
+        &self,
+        binary: &Path,
+        responses: &Path,
+        recorded_path: &str,
+    ) -> Result<ServerProcess> {
+        let port = free_port()?;
         let child = Command::new(binary)
             .arg("--bind")
             .arg(format!("127.0.0.1:{port}"))
@@ -128,13 +107,7 @@ impl Fixtures {
             .spawn()
             .with_context(|| format!("starting {}", binary.display()))?;
         let baseline = ServerProcess::new(child, port);
-        let first = std::fs::read_to_string(responses)?
-            .lines()
-            .next()
-            .and_then(|line| line.split_once('\t'))
-            .map(|(path, _)| path.to_owned())
-            .context("no recorded response")?;
-        baseline.wait_until_ready(&first)?;
+        baseline.wait_until_ready(recorded_path)?;
         Ok(baseline)
     }
 
@@ -188,7 +161,7 @@ impl Fixtures {
         let expected_first = [newest.run_id, samples.run(seeded - 1 - depth).0.run_id];
 
         let http = reqwest::Client::new();
-        runtime()?.block_on(async {
+        client_runtime()?.block_on(async {
             for (path, expected) in [&list, &deep].into_iter().zip(expected_first) {
                 let page: serde_json::Value = http
                     .get(format!("{url}{path}"))

@@ -232,11 +232,11 @@ impl Bench<'_> {
         let (server, fixtures) =
             self.seeded_server(samples, self.options.runs, database, backend)?;
         let url = server.url();
-        let paths = fixtures.get_paths(samples, self.options.runs)?;
+        let (paths, paths_file) = fixtures.get_paths(samples, self.options.runs)?;
         let get = Load {
             script: "get_paths.lua",
             url: &url,
-            args: vec![paths.display().to_string()],
+            args: vec![paths_file.display().to_string()],
             token: &fixtures.reader,
             connections: READ_CONNECTIONS,
             duration: self.duration(),
@@ -250,7 +250,8 @@ impl Bench<'_> {
                 .baselines
                 .iter()
                 .map(|(baseline, binary)| {
-                    Ok((*baseline, fixtures.start_baseline(binary, &responses)?))
+                    let process = fixtures.start_baseline(binary, &responses, &paths[0])?;
+                    Ok((*baseline, process))
                 })
                 .collect::<Result<Vec<_>>>()?;
             let urls: Vec<String> = baselines.iter().map(|(_, process)| process.url()).collect();

@@ -8,9 +8,9 @@ use std::path::Path;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::BenchOptions;
 use super::peer::PeerComparison;
 use super::wrk::Measured;
+use super::{BenchOptions, LIST_CONNECTIONS, READ_CONNECTIONS, WRITE_CONNECTIONS};
 
 /// GET run must reach this share of the baseline's requests/s.
 const GET_SHARE_OF_BASELINE: f64 = 0.5;
@@ -100,12 +100,12 @@ impl Scenario {
     }
 
     pub fn get(backend: &str, rounds: Vec<Measured>, peak: u64) -> Scenario {
-        let name = format!("GET run, {backend}, 64 connections");
+        let name = format!("GET run, {backend}, {READ_CONNECTIONS} connections");
         Scenario::new(name, Kind::Get, Some(backend), rounds, Some(peak))
     }
 
     pub fn get_logged(backend: &str, rounds: Vec<Measured>, peak: u64) -> Scenario {
-        let name = format!("GET run, {backend}, 64 connections, access log on");
+        let name = format!("GET run, {backend}, {READ_CONNECTIONS} connections, access log on");
         Scenario::new(name, Kind::GetLogged, Some(backend), rounds, Some(peak))
     }
 
@@ -124,17 +124,18 @@ impl Scenario {
     }
 
     pub fn put(backend: &str, rounds: Vec<Measured>, peak: u64) -> Scenario {
-        let name = format!("PUT new run, {backend}, 16 connections");
+        let name = format!("PUT new run, {backend}, {WRITE_CONNECTIONS} connections");
         Scenario::new(name, Kind::Put, Some(backend), rounds, Some(peak))
     }
 
     pub fn list_first(runs: u64, rounds: Vec<Measured>, peak: u64) -> Scenario {
-        let name = format!("list, first page of {runs} runs, SQLite, 4 connections");
+        let name =
+            format!("list, first page of {runs} runs, SQLite, {LIST_CONNECTIONS} connections");
         Scenario::new(name, Kind::ListFirst, Some("SQLite"), rounds, Some(peak))
     }
 
     pub fn list_deep(depth: u64, rounds: Vec<Measured>, peak: u64) -> Scenario {
-        let name = format!("list, page {depth} runs deep, SQLite, 4 connections");
+        let name = format!("list, page {depth} runs deep, SQLite, {LIST_CONNECTIONS} connections");
         Scenario::new(name, Kind::ListDeep, Some("SQLite"), rounds, Some(peak))
     }
 
