@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::process::Command;
 
-use crate::support::{Backend, TestServer};
+use crate::support::{Backend, TestServer, skip};
 
 const SPEC: &str = include_str!("../../../openapi.yaml");
 
@@ -132,10 +132,9 @@ fn page_requests(net_log: &Path, origin: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_renders_the_reference_from_the_server_alone() {
     let Some(binary) = chromium() else {
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED docs::a_browser_renders_...: no chromium (apt-get install chromium)"
+        skip(
+            "docs::a_browser_renders_the_reference_from_the_server_alone",
+            "no chromium (apt-get install chromium)",
         );
         return;
     };

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::support::{
     Agent, Backend, ServerProcess, TestDatabase, TestIdp, WRITER, at, free_port, http_client,
-    minimal_run,
+    minimal_run, skip,
 };
 use task_agent_server::auth::WRITE_SCOPE;
 
@@ -24,13 +24,10 @@ struct ThrowawayPostgres {
 }
 
 impl ThrowawayPostgres {
-    /// A running cluster, or `None` (said on the terminal) where this
+    /// A running cluster, or `None` (the test [`skip`]ped) where this
     /// machine cannot make one: no PostgreSQL binaries, or not root.
     async fn start(test: &str) -> Option<ThrowawayPostgres> {
-        let skip = |why: &str| {
-            use std::io::Write;
-            let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
-        };
+        let skip = |why: &str| skip(test, why);
         let Some(bin) = std::fs::read_dir("/usr/lib/postgresql")
             .ok()
             .and_then(|versions| {
@@ -43,7 +40,11 @@ impl ThrowawayPostgres {
             skip("no PostgreSQL server binaries under /usr/lib/postgresql");
             return None;
         };
-        let root = Command::new("id").arg("-u").output().await.ok()?.stdout == b"0\n";
+        let root = Command::new("id")
+            .arg("-u")
+            .output()
+            .await
+            .is_ok_and(|output| output.stdout == b"0\n");
         if !root {
             skip("running a cluster as the postgres user needs root");
             return None;

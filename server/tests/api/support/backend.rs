@@ -2,8 +2,6 @@
 //! and PostgreSQL in a schema of its own in the database named by
 //! `TASK_AGENT_TEST_POSTGRES_URL` (created for the test, dropped after it).
 
-use std::io::Write;
-
 use task_agent_server::database_url::DatabaseUrl;
 use tempfile::TempDir;
 
@@ -18,15 +16,15 @@ pub enum Backend {
 }
 
 impl Backend {
-    /// PostgreSQL when the tests have a database; otherwise says on the
-    /// terminal (past the test harness's capture) that `test` was skipped.
+    /// PostgreSQL when the tests have a database; otherwise `test` is
+    /// [`skip`](super::skip)ped.
     pub fn postgres_or_skip(test: &str) -> Option<Backend> {
         if std::env::var_os(POSTGRES_URL_VARIABLE).is_some() {
             return Some(Backend::Postgres);
         }
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED postgres::{test}: {POSTGRES_URL_VARIABLE} is not set"
+        super::skip(
+            &format!("postgres::{test}"),
+            &format!("{POSTGRES_URL_VARIABLE} is not set"),
         );
         None
     }

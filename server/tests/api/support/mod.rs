@@ -209,3 +209,18 @@ pub fn expect_status<T: std::fmt::Debug>(
         other => panic!("expected an error response with status {status}, got {other:?}"),
     }
 }
+
+/// The variable that turns every skip into a failure (CI sets it, so that
+/// a test whose prerequisites went missing cannot pass by doing nothing).
+pub const REQUIRE_ALL_VARIABLE: &str = "TASK_AGENT_TEST_REQUIRE_ALL";
+
+/// Says on the terminal (past the test harness's capture) that `test` was
+/// skipped and why; fails instead when [`REQUIRE_ALL_VARIABLE`] is set.
+pub fn skip(test: &str, why: &str) {
+    assert!(
+        std::env::var_os(REQUIRE_ALL_VARIABLE).is_none(),
+        "{test} cannot run ({why}) and {REQUIRE_ALL_VARIABLE} is set"
+    );
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
+}
