@@ -7,7 +7,7 @@ use jsonwebtoken::jwk::JwkSet;
 use tokio::sync::{Semaphore, SemaphorePermit};
 use uuid::Uuid;
 
-use crate::auth::{Access, JwtVerifier, MembershipCache, Principal, authorize, bearer_token};
+use crate::auth::{Access, JwtVerifier, MembershipCache, authorize, bearer_token};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::storage::Database;
@@ -43,14 +43,13 @@ impl ServerContext {
         headers: &HeaderMap,
         org_id: Uuid,
         access: Access,
-    ) -> Result<Arc<Principal>, ApiError> {
+    ) -> Result<(), ApiError> {
         let token = bearer_token(headers)?;
         let principal = self.verifier.verify(token).await?;
         let role = self
             .memberships
             .role(self.database.as_ref(), org_id, &principal.subject)
             .await?;
-        authorize(&principal, role, access)?;
-        Ok(principal)
+        Ok(authorize(&principal, role, access)?)
     }
 }

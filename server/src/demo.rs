@@ -12,7 +12,7 @@ use crate::database_url::DatabaseUrl;
 use crate::runs;
 use crate::samples::SampleRuns;
 use crate::server::{AuthConfig, TokenIssuer};
-use crate::storage::{Database, Membership, Role};
+use crate::storage::{Database, Membership, Role, RunWrite};
 
 /// The subject of the printed reader token.
 pub const DEMO_READER: &str = "demo-reader";
@@ -51,11 +51,20 @@ pub async fn seed(store: &dyn Database) -> anyhow::Result<u64> {
         };
         store.put_member(&membership).await?;
     }
-    for index in 0..DEMO_RUNS {
-        let (path, write) = samples.run(index);
-        runs::put_run(store, &path, write, None)
-            .await
-            .map_err(|error| anyhow::anyhow!("seeding {path:?}: {error}"))?;
+    // One transaction for all of them, as import does.
+    let writes = (0..DEMO_RUNS)
+        .map(|index| {
+            let (path, write) = samples.run(index);
+            let record = runs::prepare_record(&path, write)
+                .map_err(|error| anyhow::anyhow!("seeding {path:?}: {error}"))?;
+            Ok(RunWrite {
+                record,
+                if_match: None,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    for (index, outcome) in store.put_runs(writes).await?.into_iter().enumerate() {
+        outcome.map_err(|rejection| anyhow::anyhow!("seeding sample run {index}: {rejection}"))?;
     }
     Ok(DEMO_RUNS)
 }

@@ -23,29 +23,23 @@ impl SigningKey {
     /// A new key for `algorithm`: RS256 (RSA-2048) or ES256 (P-256).
     pub fn generate(algorithm: Algorithm) -> anyhow::Result<SigningKey> {
         let failed = |what: &str| anyhow::anyhow!("generating a {what} key failed");
-        let (private, public): (Vec<u8>, Vec<u8>) = match algorithm {
+        // Only the private key is made here; the rest is derived from it as
+        // when it is read back.
+        let private: Vec<u8> = match algorithm {
             Algorithm::RS256 => {
                 let pair = RsaKeyPair::generate(KeySize::Rsa2048).map_err(|_| failed("RSA"))?;
                 let private: Pkcs8V1Der = pair.as_der().map_err(|_| failed("RSA"))?;
-                let public: PublicKeyX509Der =
-                    pair.public_key().as_der().map_err(|_| failed("RSA"))?;
-                (private.as_ref().to_vec(), public.as_ref().to_vec())
+                private.as_ref().to_vec()
             }
             Algorithm::ES256 => {
                 let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
                     .map_err(|_| failed("EC"))?;
                 let private = pair.to_pkcs8v1().map_err(|_| failed("EC"))?;
-                let public: PublicKeyX509Der =
-                    pair.public_key().as_der().map_err(|_| failed("EC"))?;
-                (private.as_ref().to_vec(), public.as_ref().to_vec())
+                private.as_ref().to_vec()
             }
             other => anyhow::bail!("cannot generate keys for {other:?}"),
         };
-        SigningKey::from_pem(
-            algorithm,
-            &pem("PRIVATE KEY", &private),
-            pem("PUBLIC KEY", &public),
-        )
+        SigningKey::from_private_pem(algorithm, &pem("PRIVATE KEY", &private))
     }
 
     /// The key stored as PKCS#8 PEM by [`SigningKey::private_pem`].
@@ -105,10 +99,6 @@ impl SigningKey {
             .key_id
             .as_deref()
             .expect("set at construction")
-    }
-
-    pub fn algorithm(&self) -> Algorithm {
-        self.algorithm
     }
 
     /// The public key, for a JWKS.

@@ -20,9 +20,8 @@ use crate::etag::IfMatch;
 
 pub use membership::{Membership, MembershipStore, Role};
 pub use postgres::PostgresStore;
-pub use put_decision::{
-    ExistingRun, PutError, PutOutcome, PutRejection, RunWrite, WritePlan, decide_put, plan_writes,
-};
+use put_decision::{ExistingRun, plan_writes};
+pub use put_decision::{PutError, PutOutcome, PutRejection, RunWrite};
 pub use record::{ListedRun, Position, RunFilter, RunRecord, StoredRun, Timestamp};
 pub use sqlite::SqliteStore;
 

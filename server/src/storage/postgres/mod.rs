@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -198,6 +199,24 @@ const UNNEST_RECORDS: &str = "SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::u
      $6::bigint[], $7::text[], $8::text[], $9::boolean[], $10::boolean[], $11::boolean[], $12::bigint[], \
      $13::uuid[], $14::text[], $15::text[])";
 
+/// Inserts the runs of [`Columns::params`] that do not exist yet.
+static INSERT_RUNS: LazyLock<String> = LazyLock::new(|| {
+    format!("INSERT INTO task_agent_runs ({COLUMNS}) {UNNEST_RECORDS} ON CONFLICT DO NOTHING")
+});
+
+/// Replaces the runs of [`Columns::params`].
+static UPDATE_RUNS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE task_agent_runs AS t SET created_sec = u.created_sec, created_nsec = u.created_nsec, session_id = u.session_id, \
+                         status = u.status, is_error = u.is_error, had_task_tool_fail = u.had_task_tool_fail, \
+                         had_mcp_tool_fail = u.had_mcp_tool_fail, duration_ms = u.duration_ms, \
+                         task_agent_revision_id = u.task_agent_revision_id, etag = u.etag, body = u.body \
+                     FROM ({UNNEST_RECORDS}) AS u ({COLUMNS}) \
+                     WHERE (t.org_id, t.project_id, t.task_agent_id, t.run_id) = \
+                         (u.org_id, u.project_id, u.task_agent_id, u.run_id)"
+    )
+});
+
 /// The columns of `records`, as arrays for `unnest`.
 struct Columns {
     org_id: Vec<Uuid>,
@@ -325,26 +344,14 @@ impl PostgresStore {
         }
         let plan = plan_writes(existing, writes);
         if !plan.inserts.is_empty() {
-            let insert = transaction
-                .prepare_cached(&format!("INSERT INTO task_agent_runs ({COLUMNS}) {UNNEST_RECORDS} ON CONFLICT DO NOTHING"))
-                .await?;
+            let insert = transaction.prepare_cached(&INSERT_RUNS).await?;
             let columns = Columns::of(&plan.inserts);
             if transaction.execute(&insert, &columns.params()).await? != plan.inserts.len() as u64 {
                 return Err(AttemptError::Raced);
             }
         }
         if !plan.updates.is_empty() {
-            let update = transaction
-                .prepare_cached(&format!(
-                    "UPDATE task_agent_runs AS t SET created_sec = u.created_sec, created_nsec = u.created_nsec, session_id = u.session_id, \
-                         status = u.status, is_error = u.is_error, had_task_tool_fail = u.had_task_tool_fail, \
-                         had_mcp_tool_fail = u.had_mcp_tool_fail, duration_ms = u.duration_ms, \
-                         task_agent_revision_id = u.task_agent_revision_id, etag = u.etag, body = u.body \
-                     FROM ({UNNEST_RECORDS}) AS u ({COLUMNS}) \
-                     WHERE (t.org_id, t.project_id, t.task_agent_id, t.run_id) = \
-                         (u.org_id, u.project_id, u.task_agent_id, u.run_id)"
-                ))
-                .await?;
+            let update = transaction.prepare_cached(&UPDATE_RUNS).await?;
             transaction
                 .execute(&update, &Columns::of(&plan.updates).params())
                 .await?;
