@@ -160,11 +160,11 @@ async fn probe(
     existing: Uuid,
 ) -> [(u16, bool); 2] {
     let get = client
-        .get(format!("{}{}", server.url, agent.run_path(existing)))
+        .get(server.url(&agent.run_path(existing)))
         .send()
         .await;
     let put = client
-        .put(format!("{}{}", server.url, agent.run_path(Uuid::new_v4())))
+        .put(server.url(&agent.run_path(Uuid::new_v4())))
         .json(&minimal_run(at(1)))
         .send()
         .await;
@@ -193,7 +193,7 @@ async fn while_postgres_is_down_the_server_answers_503_and_then_recovers_by_itse
     let client = http_client(Some(&idp.token(WRITER, &[WRITE_SCOPE])));
     let existing = Uuid::new_v4();
     let created = client
-        .put(format!("{}{}", server.url, agent.run_path(existing)))
+        .put(server.url(&agent.run_path(existing)))
         .json(&minimal_run(at(0)))
         .send()
         .await
@@ -228,15 +228,10 @@ async fn while_postgres_is_down_the_server_answers_503_and_then_recovers_by_itse
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let ready = reqwest::get(format!("{}/readyz", server.url))
-        .await
-        .unwrap();
+    let ready = reqwest::get(server.url("/readyz")).await.unwrap();
     assert_eq!(ready.status(), 503, "not ready without the database");
     assert_eq!(
-        reqwest::get(format!("{}/healthz", server.url))
-            .await
-            .unwrap()
-            .status(),
+        reqwest::get(server.url("/healthz")).await.unwrap().status(),
         200,
         "but alive"
     );
@@ -261,10 +256,7 @@ async fn while_postgres_is_down_the_server_answers_503_and_then_recovers_by_itse
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(
-        reqwest::get(format!("{}/readyz", server.url))
-            .await
-            .unwrap()
-            .status(),
+        reqwest::get(server.url("/readyz")).await.unwrap().status(),
         200
     );
     assert!(server.is_running(), "the same process, never restarted");
@@ -324,7 +316,7 @@ async fn kill_9_during_writes_to_sqlite_loses_no_acknowledged_write() {
     let restarted = ServerProcess::start(&storage.url_string(), &idp).await;
     for (run_id, etag) in &acknowledged {
         let response = client
-            .get(format!("{}{}", restarted.url, agent.run_path(*run_id)))
+            .get(restarted.url(&agent.run_path(*run_id)))
             .send()
             .await
             .unwrap();

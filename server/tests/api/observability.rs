@@ -55,26 +55,26 @@ async fn requests_are_logged_once_each_without_secrets_and_counted() {
 
     let mut requests = Vec::new();
     let put = writer
-        .put(format!("{}{}", server.url, agent.run_path(run_id)))
+        .put(server.url(&agent.run_path(run_id)))
         .json(&minimal_run(at(0)))
         .send()
         .await
         .unwrap();
     requests.push((put, "put_task_agent_run", "PUT", 201));
     let get = writer
-        .get(format!("{}{}", server.url, agent.run_path(run_id)))
+        .get(server.url(&agent.run_path(run_id)))
         .send()
         .await
         .unwrap();
     requests.push((get, "get_task_agent_run", "GET", 200));
     let list = writer
-        .get(format!("{}{}?page_limit=2", server.url, agent.runs_path()))
+        .get(server.url(&format!("{}?page_limit=2", agent.runs_path())))
         .send()
         .await
         .unwrap();
     requests.push((list, "list_task_agent_runs", "GET", 200));
     let forged_get = http_client(Some(&forged))
-        .get(format!("{}{}", server.url, agent.run_path(run_id)))
+        .get(server.url(&agent.run_path(run_id)))
         .send()
         .await
         .unwrap();
@@ -117,9 +117,7 @@ async fn requests_are_logged_once_each_without_secrets_and_counted() {
         assert!(!log.contains(secret), "the log holds a secret: {secret}");
     }
 
-    let metrics = reqwest::get(format!("{}/metrics", server.url))
-        .await
-        .unwrap();
+    let metrics = reqwest::get(server.url("/metrics")).await.unwrap();
     assert!(
         metrics.headers()["content-type"]
             .to_str()
@@ -156,7 +154,7 @@ async fn an_internal_error_is_a_generic_500_with_its_cause_in_the_log() {
     let (broken, healthy) = (Uuid::new_v4(), Uuid::new_v4());
     for run_id in [broken, healthy] {
         let created = writer
-            .put(format!("{}{}", server.url, agent.run_path(run_id)))
+            .put(server.url(&agent.run_path(run_id)))
             .json(&minimal_run(at(0)))
             .send()
             .await
@@ -176,7 +174,7 @@ async fn an_internal_error_is_a_generic_500_with_its_cause_in_the_log() {
         .unwrap();
 
     let response = writer
-        .get(format!("{}{}", server.url, agent.run_path(broken)))
+        .get(server.url(&agent.run_path(broken)))
         .send()
         .await
         .unwrap();
@@ -198,7 +196,7 @@ async fn an_internal_error_is_a_generic_500_with_its_cause_in_the_log() {
     );
 
     let still = writer
-        .get(format!("{}{}", server.url, agent.run_path(healthy)))
+        .get(server.url(&agent.run_path(healthy)))
         .send()
         .await
         .unwrap();
@@ -225,7 +223,7 @@ async fn sigterm_lets_the_request_in_flight_finish_then_exits_0() {
     let run_id = Uuid::new_v4();
     let in_flight = tokio::spawn(
         writer
-            .put(format!("{}{}", server.url, agent.run_path(run_id)))
+            .put(server.url(&agent.run_path(run_id)))
             .header("content-type", "application/json")
             .body(reqwest::Body::wrap_stream(chunks))
             .send(),
@@ -244,9 +242,7 @@ async fn sigterm_lets_the_request_in_flight_finish_then_exits_0() {
         "{log}"
     );
     assert!(
-        reqwest::get(format!("{}/healthz", server.url))
-            .await
-            .is_err(),
+        reqwest::get(server.url("/healthz")).await.is_err(),
         "no longer accepting"
     );
 }

@@ -38,21 +38,16 @@ pub const READER: &str = "reader@example.com";
 
 /// How a test server verifies tokens.
 pub struct AuthOptions {
-    /// The JWKS URL (defaults to the test identity provider's).
-    pub jwks_url: Option<String>,
     pub audience: Option<String>,
     pub leeway: Duration,
-    pub refetch_interval: Duration,
     pub max_concurrent_requests: usize,
 }
 
 impl Default for AuthOptions {
     fn default() -> AuthOptions {
         AuthOptions {
-            jwks_url: None,
             audience: None,
             leeway: Duration::from_secs(5),
-            refetch_interval: Duration::from_millis(100),
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
         }
     }
@@ -91,11 +86,12 @@ impl TestServer {
             auth: AuthConfig {
                 issuer: TokenIssuer::External {
                     issuer: idp.issuer.clone(),
-                    jwks: JwksSource::Url(options.jwks_url.unwrap_or_else(|| idp.jwks_url())),
+                    jwks: JwksSource::Url(idp.jwks_url()),
                 },
                 audience: options.audience,
                 leeway: options.leeway,
-                jwks_refetch_interval: options.refetch_interval,
+                // Short, so that the key-rotation tests need not wait.
+                jwks_refetch_interval: Duration::from_millis(100),
                 membership_ttl: server::DEFAULT_MEMBERSHIP_TTL,
             },
             max_concurrent_requests: options.max_concurrent_requests,

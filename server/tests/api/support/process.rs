@@ -32,11 +32,6 @@ impl ServerProcess {
     /// Starts a server on `database_url` trusting `idp`, and waits until it
     /// answers `/healthz`.
     pub async fn start(database_url: &str, idp: &TestIdp) -> ServerProcess {
-        ServerProcess::start_with(database_url, idp, &[]).await
-    }
-
-    /// The same, with more arguments for `serve`.
-    pub async fn start_with(database_url: &str, idp: &TestIdp, extra: &[&str]) -> ServerProcess {
         let port = free_port();
         let log = tempfile::NamedTempFile::new().unwrap();
         let child = Command::new(BINARY)
@@ -55,7 +50,6 @@ impl ServerProcess {
                 "--jwks-refetch-secs",
                 "1",
             ])
-            .args(extra)
             .stdout(Stdio::null())
             .stderr(log.reopen().unwrap())
             .kill_on_drop(true)
@@ -70,9 +64,14 @@ impl ServerProcess {
         server
     }
 
+    /// The URL of `path` on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+
     async fn wait_until_answering(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(60);
-        let url = format!("{}/healthz", self.url);
+        let url = self.url("/healthz");
         loop {
             if let Ok(response) = reqwest::get(&url).await
                 && response.status() == 200
