@@ -323,7 +323,7 @@ impl<'a> Walk<'a> {
             &handled,
             Change::Unclassified,
             Some(side),
-            Some(usage),
+            usage,
         );
         Ok(())
     }

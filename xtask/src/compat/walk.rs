@@ -494,7 +494,7 @@ impl<'a> Walk<'a> {
         handled: &[&str],
         otherwise: Change,
         side: Option<Side>,
-        usage: Option<&Usage>,
+        usage: &Usage,
     ) {
         let keys: BTreeSet<&str> = old.keys().chain(new.keys()).copied().collect();
         for key in keys {
@@ -516,7 +516,7 @@ impl<'a> Walk<'a> {
                 Some(at) => at.pointer.clone(),
                 None => format!("{new_pointer}/{}", escape(key)),
             });
-            self.record(change, side, location, detail, usage);
+            self.record(change, side, location, detail, Some(usage));
         }
     }
 
@@ -549,7 +549,7 @@ impl<'a> Walk<'a> {
             &handled,
             Change::Unclassified,
             None,
-            Some(&usage),
+            &usage,
         );
         // What the path item says besides its operations and parameters
         // (`servers`, prose) applies to each of its operations.
@@ -562,7 +562,7 @@ impl<'a> Walk<'a> {
             &handled,
             Change::Unclassified,
             None,
-            Some(&usage),
+            &usage,
         );
         self.parameters(old, new, &usage)?;
         self.request_body(old, new, &usage)?;
@@ -681,7 +681,7 @@ impl<'a> Walk<'a> {
             &handled,
             Change::Unclassified,
             Some(side),
-            Some(usage),
+            usage,
         );
         Ok(())
     }
@@ -728,7 +728,7 @@ impl<'a> Walk<'a> {
                     &["required", "content"],
                     Change::Unclassified,
                     Some(Side::Request),
-                    Some(&usage),
+                    &usage,
                 );
                 self.content(&old, &new, Side::Request, &usage)?;
             }
@@ -814,7 +814,7 @@ impl<'a> Walk<'a> {
                         &["headers", "content"],
                         Change::Unclassified,
                         Some(Side::Response),
-                        Some(&usage),
+                        &usage,
                     );
                     self.headers(&old, &new, &usage)?;
                     self.content(&old, &new, Side::Response, &usage)?;
@@ -933,7 +933,7 @@ impl<'a> Walk<'a> {
                 &[],
                 Change::SecuritySchemeChanged,
                 None,
-                Some(usage),
+                usage,
             );
         }
         Ok(())
