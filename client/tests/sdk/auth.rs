@@ -34,9 +34,14 @@ async fn token_endpoint(api: &ApiServer, expires_in: u64, untrusted: usize) -> T
     .await
 }
 
-fn credentials(endpoint: &TokenEndpoint) -> ClientCredentials {
-    ClientCredentials::hydra(&endpoint.issuer, CLIENT_ID, CLIENT_SECRET)
-        .with_scopes(["task_agent_runs:read", "offline"])
+/// A client of `api` that gets its tokens from `endpoint`.
+fn client_of(api: &ApiServer, endpoint: &TokenEndpoint) -> Client {
+    let credentials = ClientCredentials::hydra(&endpoint.issuer, CLIENT_ID, CLIENT_SECRET)
+        .with_scopes(["task_agent_runs:read", "offline"]);
+    Client::builder(&api.url)
+        .client_credentials(credentials)
+        .build()
+        .unwrap()
 }
 
 #[tokio::test]
@@ -66,10 +71,7 @@ async fn a_header_breaking_token_is_refused_when_building() {
 async fn client_credentials_are_exchanged_once_and_the_token_reused() {
     let api = ApiServer::start().await;
     let endpoint = token_endpoint(&api, 3600, 0).await;
-    let client = Client::builder(&api.url)
-        .client_credentials(credentials(&endpoint))
-        .build()
-        .unwrap();
+    let client = client_of(&api, &endpoint);
     for _ in 0..3 {
         assert_eq!(
             get_sample(&client, &api).await.unwrap(),
@@ -90,10 +92,7 @@ async fn a_token_is_replaced_before_it_expires() {
     let api = ApiServer::start().await;
     // A two-second token is replaced a tenth of its life before it expires.
     let endpoint = token_endpoint(&api, 2, 0).await;
-    let client = Client::builder(&api.url)
-        .client_credentials(credentials(&endpoint))
-        .build()
-        .unwrap();
+    let client = client_of(&api, &endpoint);
     get_sample(&client, &api).await.unwrap();
     get_sample(&client, &api).await.unwrap();
     assert_eq!(endpoint.grants().len(), 1);
@@ -106,10 +105,7 @@ async fn a_token_is_replaced_before_it_expires() {
 async fn a_refused_token_is_replaced_once_and_the_request_succeeds() {
     let api = ApiServer::start().await;
     let endpoint = token_endpoint(&api, 3600, 1).await;
-    let client = Client::builder(&api.url)
-        .client_credentials(credentials(&endpoint))
-        .build()
-        .unwrap();
+    let client = client_of(&api, &endpoint);
     assert_eq!(
         get_sample(&client, &api).await.unwrap(),
         api.sample().run_id
@@ -124,10 +120,7 @@ async fn a_refused_token_is_replaced_once_and_the_request_succeeds() {
 async fn a_token_refused_twice_is_not_replaced_again() {
     let api = ApiServer::start().await;
     let endpoint = token_endpoint(&api, 3600, usize::MAX).await;
-    let client = Client::builder(&api.url)
-        .client_credentials(credentials(&endpoint))
-        .build()
-        .unwrap();
+    let client = client_of(&api, &endpoint);
     let refused = get_sample(&client, &api).await.unwrap_err();
     assert_eq!(refused.status(), Some(reqwest::StatusCode::UNAUTHORIZED));
     assert_eq!(

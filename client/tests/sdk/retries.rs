@@ -35,6 +35,15 @@ async fn get(
     Ok(get_run(client, path).await?.into_inner())
 }
 
+/// The sample run, read as a reader through `front` with `policy`.
+async fn get_sample_through(
+    front: &Front,
+    api: &ApiServer,
+    policy: RetryPolicy,
+) -> Result<TaskAgentRun, task_agent_client::Error<task_agent_client::types::Error>> {
+    get(&client(front, &api.reader_token(), policy), &api.sample()).await
+}
+
 #[tokio::test]
 async fn a_get_is_retried_after_503_429_and_a_dropped_connection() {
     let api = ApiServer::start().await;
@@ -45,12 +54,7 @@ async fn a_get_is_retried_after_503_429_and_a_dropped_connection() {
         _ => Reply::Forward,
     })
     .await;
-    let run = get(
-        &client(&front, &api.reader_token(), quick(4)),
-        &api.sample(),
-    )
-    .await
-    .unwrap();
+    let run = get_sample_through(&front, &api, quick(4)).await.unwrap();
     assert_eq!(run.id, api.sample().run_id);
     assert_eq!(front.seen().len(), 4);
 }
@@ -64,12 +68,7 @@ async fn retry_after_is_honoured() {
     })
     .await;
     let started = Instant::now();
-    get(
-        &client(&front, &api.reader_token(), quick(2)),
-        &api.sample(),
-    )
-    .await
-    .unwrap();
+    get_sample_through(&front, &api, quick(2)).await.unwrap();
     assert!(
         started.elapsed() >= Duration::from_secs(1),
         "{:?}",
@@ -82,12 +81,9 @@ async fn retry_after_is_honoured() {
 async fn retries_stop_after_the_last_attempt_with_its_answer() {
     let api = ApiServer::start().await;
     let front = Front::start(&api.url, |_| Reply::Status(503, vec![("retry-after", "0")])).await;
-    let error = get(
-        &client(&front, &api.reader_token(), quick(3)),
-        &api.sample(),
-    )
-    .await
-    .unwrap_err();
+    let error = get_sample_through(&front, &api, quick(3))
+        .await
+        .unwrap_err();
     assert_eq!(error.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
     assert_eq!(front.seen().len(), 3);
 }
@@ -100,12 +96,9 @@ async fn other_errors_are_returned_at_once() {
             Reply::Status(status, vec![("retry-after", "0")])
         })
         .await;
-        let error = get(
-            &client(&front, &api.reader_token(), quick(4)),
-            &api.sample(),
-        )
-        .await
-        .unwrap_err();
+        let error = get_sample_through(&front, &api, quick(4))
+            .await
+            .unwrap_err();
         assert_eq!(error.status().map(|status| status.as_u16()), Some(status));
         assert_eq!(front.seen().len(), 1, "{status} is not retried");
     }
@@ -115,12 +108,9 @@ async fn other_errors_are_returned_at_once() {
 async fn retries_can_be_turned_off() {
     let api = ApiServer::start().await;
     let front = Front::start(&api.url, |_| Reply::Status(503, vec![])).await;
-    let error = get(
-        &client(&front, &api.reader_token(), RetryPolicy::none()),
-        &api.sample(),
-    )
-    .await
-    .unwrap_err();
+    let error = get_sample_through(&front, &api, RetryPolicy::none())
+        .await
+        .unwrap_err();
     assert_eq!(error.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
     assert_eq!(front.seen().len(), 1);
 }
