@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use task_agent_client::RunStatus;
 use task_agent_client::types::TaskAgentRunPage;
+use task_agent_client::{RunStatus, builder};
 use uuid::Uuid;
 
 use crate::support::{Agent, Backend, TestServer, at, expect_status};
@@ -84,124 +84,73 @@ async fn every_filter_keeps_exactly_the_matching_runs_newest_first(backend: Back
     );
 
     let body = |k: &Known, key: &str| k.body[key].clone();
-    let cases: Vec<(&str, TaskAgentRunPage, Vec<Uuid>)> = vec![
+    // Each request is sent in turn below.
+    let cases: Vec<(&str, builder::ListTaskAgentRuns, Vec<Uuid>)> = vec![
         (
             "session_id",
-            list()
-                .session_id("session-1")
-                .send()
-                .await
-                .unwrap()
-                .into_inner(),
+            list().session_id("session-1"),
             oracle(&known, |k| body(k, "session_id") == "session-1"),
         ),
         (
             "is_error=true",
-            list().is_error(true).send().await.unwrap().into_inner(),
+            list().is_error(true),
             oracle(&known, |k| body(k, "is_error") == true),
         ),
         (
             "is_error=false",
-            list().is_error(false).send().await.unwrap().into_inner(),
+            list().is_error(false),
             oracle(&known, |k| body(k, "is_error") == false),
         ),
         (
             "had_task_tool_fail",
-            list()
-                .had_task_tool_fail(true)
-                .send()
-                .await
-                .unwrap()
-                .into_inner(),
+            list().had_task_tool_fail(true),
             oracle(&known, |k| body(k, "had_task_tool_fail") == true),
         ),
         (
             "had_mcp_tool_fail",
-            list()
-                .had_mcp_tool_fail(false)
-                .send()
-                .await
-                .unwrap()
-                .into_inner(),
+            list().had_mcp_tool_fail(false),
             oracle(&known, |k| body(k, "had_mcp_tool_fail") == false),
         ),
         (
             "status",
-            list()
-                .status(RunStatus::Cancelled)
-                .send()
-                .await
-                .unwrap()
-                .into_inner(),
+            list().status(RunStatus::Cancelled),
             oracle(&known, |k| body(k, "status") == "cancelled"),
         ),
         (
             "created_after (inclusive)",
-            list()
-                .created_after(at(10))
-                .send()
-                .await
-                .unwrap()
-                .into_inner(),
+            list().created_after(at(10)),
             oracle(&known, |k| k.created >= at(10)),
         ),
         (
             "created_before (exclusive)",
-            list()
-                .created_before(at(4))
-                .send()
-                .await
-                .unwrap()
-                .into_inner(),
+            list().created_before(at(4)),
             oracle(&known, |k| k.created < at(4)),
         ),
         (
             "a created window",
-            list()
-                .created_after(at(3))
-                .created_before(at(7))
-                .send()
-                .await
-                .unwrap()
-                .into_inner(),
+            list().created_after(at(3)).created_before(at(7)),
             oracle(&known, |k| k.created >= at(3) && k.created < at(7)),
         ),
         (
             "an empty window",
-            list()
-                .created_after(at(3))
-                .created_before(at(3))
-                .send()
-                .await
-                .unwrap()
-                .into_inner(),
+            list().created_after(at(3)).created_before(at(3)),
             Vec::new(),
         ),
         (
             "min_duration_ms",
-            list()
-                .min_duration_ms(1500)
-                .send()
-                .await
-                .unwrap()
-                .into_inner(),
+            list().min_duration_ms(1500),
             oracle(&known, |k| {
                 k.body["duration_ms"].as_i64().is_some_and(|d| d >= 1500)
             }),
         ),
         (
             "min_duration_ms=0 drops unknown durations",
-            list().min_duration_ms(0).send().await.unwrap().into_inner(),
+            list().min_duration_ms(0),
             oracle(&known, |k| !k.body["duration_ms"].is_null()),
         ),
         (
             "task_agent_revision_id",
-            list()
-                .task_agent_revision_id(revisions[1])
-                .send()
-                .await
-                .unwrap()
-                .into_inner(),
+            list().task_agent_revision_id(revisions[1]),
             oracle(&known, |k| {
                 body(k, "task_agent_revision_id") == json!(revisions[1])
             }),
@@ -211,11 +160,7 @@ async fn every_filter_keeps_exactly_the_matching_runs_newest_first(backend: Back
             list()
                 .status(RunStatus::Completed)
                 .had_mcp_tool_fail(true)
-                .session_id("session-0")
-                .send()
-                .await
-                .unwrap()
-                .into_inner(),
+                .session_id("session-0"),
             oracle(&known, |k| {
                 body(k, "status") == "completed"
                     && body(k, "had_mcp_tool_fail") == true
@@ -223,7 +168,8 @@ async fn every_filter_keeps_exactly_the_matching_runs_newest_first(backend: Back
             }),
         ),
     ];
-    for (what, page, want) in cases {
+    for (what, request, want) in cases {
+        let page = request.send().await.unwrap().into_inner();
         assert_eq!(ids(&page), want, "{what}");
         assert!(!page.pagination.has_next, "{what}");
     }
