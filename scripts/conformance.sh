@@ -37,10 +37,16 @@ token="$("$server" token --data-dir "$work" --sub conformance --scope task_agent
 "$server" serve --bind "127.0.0.1:$port" --database "$database" --dev-issuer --data-dir "$work" \
   --log-level warn > "$work/server.log" 2>&1 &
 pid=$!
+ready=false
 for _ in $(seq 100); do
-  curl -fsS "http://127.0.0.1:$port/readyz" > /dev/null 2>&1 && break
+  curl -fsS "http://127.0.0.1:$port/readyz" > /dev/null 2>&1 && ready=true && break
   sleep 0.1
 done
+if [ "$ready" != true ]; then
+  echo "the server did not become ready in 10 s; its log:" >&2
+  cat "$work/server.log" >&2
+  exit 1
+fi
 
 # Every operation works on one organization the token is a writer of, so
 # that requests reach the handlers instead of stopping at 403; run ids vary.
