@@ -78,20 +78,16 @@ impl Routes {
     /// it matched no route, so that the set of labels stays bounded whatever
     /// paths clients send.
     pub fn label(&self, method: &str, uri: &str) -> (&str, &str) {
-        let path = request_path(uri);
+        // Split once: every request is labelled, against every route.
+        let actual: Vec<&str> = segments(request_path(uri)).collect();
         let found = self.routes.iter().find(|route| {
-            route.method == method && {
-                let mut actual = segments(path);
-                route
+            route.method == method
+                && route.segments.len() == actual.len()
+                && route
                     .segments
                     .iter()
-                    .all(|expected| match (expected, actual.next()) {
-                        (Some(literal), Some(actual)) => literal == actual,
-                        (None, Some(_)) => true,
-                        (_, None) => false,
-                    })
-                    && actual.next().is_none()
-            }
+                    .zip(&actual)
+                    .all(|(expected, actual)| expected.as_deref().is_none_or(|l| l == *actual))
         });
         match found {
             Some(route) => (&route.operation, &route.template),
