@@ -10,6 +10,7 @@ use dropshot::{
     Header, HttpError, HttpResponseHeaders, HttpResponseOk, Path, Query, RequestContext, TypedBody,
 };
 use futures::FutureExt;
+use uuid::Uuid;
 
 use crate::api::{
     PutRunHeaders, PutRunResponse, RunHeaders, RunListQuery, RunPath, RunResponse, TaskAgentPath,
@@ -25,16 +26,28 @@ use crate::storage::PutOutcome;
 /// The server's implementation of [`TaskAgentRunsApi`].
 pub enum TaskAgentRunsImpl {}
 
-/// Runs the body of a handler: with an admission permit (503 beyond the
-/// limit of concurrent requests), and with a panic turned into a 500 whose
-/// cause goes to the log, so that one bad request can take down neither its
-/// connection nor the server.
-pub async fn guarded<T>(
-    context: &ServerContext,
+/// Runs the body of a handler of the runs of `org_id`: with an admission
+/// permit (503 beyond the limit of concurrent requests), after the request
+/// is authenticated and authorized for `access` (before anything about the
+/// runs is looked up, so that a non-member learns nothing about which runs
+/// exist), and with a panic turned into a 500 whose cause goes to the log,
+/// so that one bad request can take down neither its connection nor the
+/// server.
+async fn guarded<T>(
+    rqctx: &RequestContext<ServerContext>,
+    org_id: Uuid,
+    access: Access,
     body: impl Future<Output = Result<T, ApiError>>,
 ) -> Result<T, HttpError> {
+    let context = rqctx.context();
     let _permit = context.admit()?;
-    match AssertUnwindSafe(body).catch_unwind().await {
+    let authorized_body = async {
+        context
+            .authorize(rqctx.request.headers(), org_id, access)
+            .await?;
+        body.await
+    };
+    match AssertUnwindSafe(authorized_body).catch_unwind().await {
         Ok(result) => Ok(result?),
         Err(panic) => {
             let cause = anyhow::anyhow!("the handler panicked: {}", panic_message(panic.as_ref()));
@@ -58,13 +71,9 @@ impl TaskAgentRunsApi for TaskAgentRunsImpl {
         rqctx: RequestContext<ServerContext>,
         path: Path<RunPath>,
     ) -> Result<RunResponse, HttpError> {
-        let context = rqctx.context();
-        guarded(context, async {
-            let path = path.into_inner();
-            context
-                .authorize(rqctx.request.headers(), path.org_id, Access::Read)
-                .await?;
-            let stored = runs::get_run(context.database.as_ref(), &path).await?;
+        let path = path.into_inner();
+        guarded(&rqctx, path.org_id, Access::Read, async {
+            let stored = runs::get_run(rqctx.context().database.as_ref(), &path).await?;
             Ok(HttpResponseHeaders::new(
                 HttpResponseOk(stored.run),
                 RunHeaders { etag: stored.etag },
@@ -78,14 +87,11 @@ impl TaskAgentRunsApi for TaskAgentRunsImpl {
         path: Path<TaskAgentPath>,
         query: Query<RunListQuery>,
     ) -> Result<HttpResponseOk<TaskAgentRunPage>, HttpError> {
-        let context = rqctx.context();
-        guarded(context, async {
-            let path = path.into_inner();
-            context
-                .authorize(rqctx.request.headers(), path.org_id, Access::Read)
-                .await?;
+        let path = path.into_inner();
+        guarded(&rqctx, path.org_id, Access::Read, async {
             let page =
-                runs::list_runs(context.database.as_ref(), &path, query.into_inner()).await?;
+                runs::list_runs(rqctx.context().database.as_ref(), &path, query.into_inner())
+                    .await?;
             Ok(HttpResponseOk(page))
         })
         .await
@@ -97,12 +103,8 @@ impl TaskAgentRunsApi for TaskAgentRunsImpl {
         headers: Header<PutRunHeaders>,
         body: TypedBody<TaskAgentRunWrite>,
     ) -> Result<PutRunResponse, HttpError> {
-        let context = rqctx.context();
-        guarded(context, async {
-            let path = path.into_inner();
-            context
-                .authorize(rqctx.request.headers(), path.org_id, Access::Write)
-                .await?;
+        let path = path.into_inner();
+        guarded(&rqctx, path.org_id, Access::Write, async {
             let if_match = headers
                 .into_inner()
                 .if_match
@@ -111,7 +113,7 @@ impl TaskAgentRunsApi for TaskAgentRunsImpl {
                 })
                 .transpose()?;
             let (outcome, stored) = runs::put_run(
-                context.database.as_ref(),
+                rqctx.context().database.as_ref(),
                 &path,
                 body.into_inner(),
                 if_match,
