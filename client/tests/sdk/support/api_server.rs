@@ -19,6 +19,9 @@ pub use task_agent_server::demo::{DEMO_READER, DEMO_WRITER};
 pub struct ApiServer {
     pub url: String,
     server: Option<dropshot::HttpServer<task_agent_server::context::ServerContext>>,
+    /// The development issuer whose tokens the server accepts, to mint
+    /// them (the server created its key in `data`).
+    issuer: DevIssuer,
     data: tempfile::TempDir,
 }
 
@@ -47,18 +50,20 @@ impl ApiServer {
         ApiServer {
             url: format!("http://{}", server.local_addr()),
             server: Some(server),
+            issuer: DevIssuer::load_or_create(data.path()).unwrap(),
             data,
         }
     }
 
-    /// The development issuer whose tokens the server accepts.
+    /// The development issuer whose tokens the server accepts, as a value
+    /// of its own (for a token endpoint to own).
     pub fn issuer(&self) -> DevIssuer {
         DevIssuer::load_or_create(self.data.path()).unwrap()
     }
 
     /// A token of the development issuer for `subject`.
     pub fn token(&self, subject: &str, scopes: &[&str]) -> String {
-        self.issuer()
+        self.issuer
             .mint(&TokenRequest {
                 subject: subject.to_owned(),
                 scopes: scopes.iter().map(|scope| scope.to_string()).collect(),
