@@ -127,6 +127,84 @@ async fn concurrent_conditional_writers_never_both_win(backend: Backend) {
     assert_eq!((won, lost), (1, 7), "{results:?}");
 }
 
+async fn concurrent_writers_of_many_runs_each_get_their_own_outcome(backend: Backend) {
+    let storage = TestDatabase::create(backend).await;
+    let store = storage.url.open().await.unwrap();
+    // Writes that arrive together may share a transaction (group commit on
+    // SQLite): creations, and conditions on runs that do not exist, mixed.
+    let writes: Vec<(RunPath, Option<IfMatch>)> = (0..64)
+        .map(|n| (new_path(), (n % 4 == 3).then_some(IfMatch::Any)))
+        .collect();
+    let results = join_all(writes.iter().map(|(path, condition)| {
+        let (store, condition) = (Arc::clone(&store), condition.clone());
+        async move {
+            store
+                .put_run(record(*path, "s", "running"), condition)
+                .await
+        }
+    }))
+    .await;
+    for ((path, condition), result) in writes.iter().zip(&results) {
+        let stored = store.get_run(path).await.unwrap();
+        match condition {
+            None => {
+                assert!(matches!(result, Ok(PutOutcome::Created)), "{result:?}");
+                assert!(stored.is_some(), "an acknowledged creation is stored");
+            }
+            Some(_) => {
+                assert!(
+                    matches!(
+                        result,
+                        Err(PutError::Rejected(PutRejection::PreconditionFailed))
+                    ),
+                    "{result:?}"
+                );
+                assert!(stored.is_none(), "a refused write leaves nothing");
+            }
+        }
+    }
+}
+
+/// SQLite commits writes that arrive together in one transaction; when that
+/// transaction fails, the failure reaches only the write that caused it.
+#[tokio::test]
+async fn on_sqlite_a_damaged_run_fails_only_its_own_write() {
+    let storage = TestDatabase::create(Backend::Sqlite).await;
+    let store = storage.url.open().await.unwrap();
+    let damaged = new_path();
+    store
+        .put_run(record(damaged, "s", "running"), None)
+        .await
+        .unwrap();
+    let task_agent_server::database_url::DatabaseUrl::Sqlite(file) = &storage.url else {
+        unreachable!()
+    };
+    rusqlite::Connection::open(file)
+        .unwrap()
+        .execute(
+            "UPDATE task_agent_runs SET status = 'exploded' WHERE run_id = ?1",
+            [damaged.run_id],
+        )
+        .unwrap();
+
+    let others: Vec<RunPath> = (0..32).map(|_| new_path()).collect();
+    let writes = std::iter::once(damaged).chain(others.iter().copied());
+    let results = join_all(writes.map(|path| {
+        let store = Arc::clone(&store);
+        async move { store.put_run(record(path, "s", "running"), None).await }
+    }))
+    .await;
+    assert!(
+        matches!(&results[0], Err(PutError::Store(_))),
+        "the damaged run's write fails: {:?}",
+        results[0]
+    );
+    for (path, result) in others.iter().zip(&results[1..]) {
+        assert!(matches!(result, Ok(PutOutcome::Created)), "{result:?}");
+        assert!(store.get_run(path).await.unwrap().is_some());
+    }
+}
+
 async fn a_batch_applies_the_rules_in_order(backend: Backend) {
     let storage = TestDatabase::create(backend).await;
     let store = storage.url.open().await.unwrap();
@@ -213,6 +291,7 @@ crate::backend_tests!(
     migrations_run_once_even_when_started_together,
     concurrent_creators_of_one_run_leave_one_creation,
     concurrent_conditional_writers_never_both_win,
+    concurrent_writers_of_many_runs_each_get_their_own_outcome,
     a_batch_applies_the_rules_in_order,
     memberships_are_kept_per_organization,
 );

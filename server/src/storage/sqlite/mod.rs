@@ -1,9 +1,11 @@
 //! The embedded default backend: one SQLite file in WAL mode.
 //!
-//! Readers never block the writer nor each other; writes are serialised by
-//! SQLite (`BEGIN IMMEDIATE`, with a busy timeout). Every commit is synced to
-//! disk (`synchronous = FULL`), so an acknowledged write survives a crash of
-//! the process or of the machine.
+//! Readers never block the writer nor each other; the writes of this process
+//! go through one writer thread (which commits concurrent `PUT`s together),
+//! and SQLite serialises them with other processes' (`BEGIN IMMEDIATE`, with
+//! a busy timeout). Every commit is synced to disk (`synchronous = FULL`),
+//! so an acknowledged write survives a crash of the process or of the
+//! machine.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -22,6 +24,9 @@ use super::{
 };
 use super::{pending_migrations, stored};
 use crate::api::{RunPath, TaskAgentPath};
+use writer::Writer;
+
+mod writer;
 
 /// Versioned migrations, applied in order; a version is never edited once
 /// released, only followed by a new one.
@@ -29,12 +34,6 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("0001_runs.sql")),
     (2, include_str!("0002_memberships.sql")),
 ];
-
-/// Connections for writes. SQLite lets one write at a time; with one
-/// connection, concurrent writes queue for it in the pool instead of polling
-/// SQLite's lock with growing sleeps (which gave writes under contention a
-/// tail latency of a second).
-const WRITERS: u32 = 1;
 
 /// How long a request waits for a connection, or for the write lock, before
 /// the database counts as unavailable.
@@ -46,14 +45,24 @@ const WAIT: Duration = Duration::from_secs(5);
 /// that take microseconds: they run on the request's own thread, which costs
 /// far less than handing them to a blocking thread and back (the hand-offs
 /// were most of a GET's CPU time). Writes wait for the write lock and sync
-/// to disk, so they run on blocking threads, with connections of their own:
-/// a read never waits for a writer's connection.
+/// to disk: they go to the [`Writer`] thread and its one connection, so a
+/// read never waits for a writer's connection, and concurrent writes queue
+/// in the process (and share commits) instead of polling SQLite's lock with
+/// growing sleeps (which gave writes under contention a tail latency of a
+/// second).
 pub struct SqliteStore {
     readers: Pool,
-    writers: Pool,
+    writer: Writer,
 }
 
 type Pool = r2d2::Pool<SqliteConnectionManager>;
+
+/// How every connection is set up.
+fn configure(connection: &mut Connection) -> rusqlite::Result<()> {
+    connection.pragma_update(None, "journal_mode", "WAL")?;
+    connection.pragma_update(None, "synchronous", "FULL")?;
+    connection.busy_timeout(WAIT)
+}
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and migrates it.
@@ -62,34 +71,26 @@ impl SqliteStore {
             std::fs::create_dir_all(directory)
                 .with_context(|| format!("creating the data directory {}", directory.display()))?;
         }
-        let pool = |size: u32| {
-            let manager = SqliteConnectionManager::file(path).with_init(|connection| {
-                connection.pragma_update(None, "journal_mode", "WAL")?;
-                connection.pragma_update(None, "synchronous", "FULL")?;
-                connection.busy_timeout(WAIT)?;
-                Ok(())
-            });
-            r2d2::Pool::builder()
-                .max_size(size)
-                .min_idle(Some(size))
-                // A SQLite connection is a file handle: it does not go stale
-                // the way a network connection does, and testing it on every
-                // checkout cost a statement per request.
-                .test_on_check_out(false)
-                .connection_timeout(WAIT)
-                .build(manager)
-                .with_context(|| format!("opening the SQLite database {}", path.display()))
-        };
-        let writers = pool(WRITERS)?;
-        let mut connection = writers.get()?;
+        let opening = || format!("opening the SQLite database {}", path.display());
+        let mut connection = Connection::open(path).with_context(opening)?;
+        configure(&mut connection).with_context(opening)?;
         migrate(&mut connection).with_context(|| format!("migrating {}", path.display()))?;
         keep_plans_stable(&connection)?;
-        drop(connection);
+        let writer = Writer::start(connection, WAIT).context("starting the SQLite writer")?;
         // One reader per thread that can run a request at once, and a few
         // for reads that wait on a blocking thread when all are busy.
         let threads = std::thread::available_parallelism().map_or(4, |n| n.get() as u32);
-        let readers = pool(threads * 2)?;
-        Ok(SqliteStore { readers, writers })
+        let readers = r2d2::Pool::builder()
+            .max_size(threads * 2)
+            .min_idle(Some(threads * 2))
+            // A SQLite connection is a file handle: it does not go stale the
+            // way a network connection does, and testing it on every
+            // checkout cost a statement per request.
+            .test_on_check_out(false)
+            .connection_timeout(WAIT)
+            .build(SqliteConnectionManager::file(path).with_init(configure))
+            .with_context(opening)?;
+        Ok(SqliteStore { readers, writer })
     }
 
     /// Runs `work` on a reader connection: on this thread when one is idle,
@@ -101,34 +102,19 @@ impl SqliteStore {
     {
         match self.readers.try_get() {
             Some(mut connection) => work(&mut connection),
-            None => on_blocking_thread(self.readers.clone(), work).await,
+            None => {
+                let readers = self.readers.clone();
+                tokio::task::spawn_blocking(move || {
+                    let mut connection = readers
+                        .get()
+                        .map_err(|error| StoreError::Unavailable(error.into()))?;
+                    work(&mut connection)
+                })
+                .await
+                .map_err(|error| StoreError::Internal(error.into()))?
+            }
         }
     }
-
-    /// Runs `work` on a writer connection on a blocking thread.
-    async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
-    {
-        on_blocking_thread(self.writers.clone(), work).await
-    }
-}
-
-/// Runs `work` on a connection of `pool` on a blocking thread.
-async fn on_blocking_thread<T, F>(pool: Pool, work: F) -> Result<T, StoreError>
-where
-    T: Send + 'static,
-    F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
-{
-    tokio::task::spawn_blocking(move || {
-        let mut connection = pool
-            .get()
-            .map_err(|error| StoreError::Unavailable(error.into()))?;
-        work(&mut connection)
-    })
-    .await
-    .map_err(|error| StoreError::Internal(error.into()))?
 }
 
 /// Removes the per-value statistics (`sqlite_stat4`) that `ANALYZE` gathers,
@@ -279,24 +265,25 @@ impl RunStore for SqliteStore {
         &self,
         writes: Vec<RunWrite>,
     ) -> Result<Vec<Result<PutOutcome, PutRejection>>, StoreError> {
-        self.write(move |connection| write_runs(connection, &writes))
-            .await
+        self.writer.put_runs(writes).await
     }
 
     async fn update_statistics(&self) -> Result<(), StoreError> {
-        self.write(|connection| {
-            connection.execute_batch("ANALYZE task_agent_runs")?;
-            Ok(keep_plans_stable(connection)?)
-        })
-        .await
+        self.writer
+            .run(|connection| {
+                connection.execute_batch("ANALYZE task_agent_runs")?;
+                Ok(keep_plans_stable(connection)?)
+            })
+            .await
     }
 
     fn pool_status(&self) -> crate::metrics::PoolStatus {
-        let (readers, writers) = (self.readers.state(), self.writers.state());
+        let readers = self.readers.state();
+        let writer_idle = usize::from(!self.writer.is_busy());
         crate::metrics::PoolStatus {
-            open: (readers.connections + writers.connections) as usize,
-            idle: (readers.idle_connections + writers.idle_connections) as usize,
-            max: (self.readers.max_size() + self.writers.max_size()) as usize,
+            open: readers.connections as usize + 1,
+            idle: readers.idle_connections as usize + writer_idle,
+            max: self.readers.max_size() as usize + 1,
         }
     }
 
@@ -322,31 +309,33 @@ impl MembershipStore for SqliteStore {
 
     async fn put_member(&self, membership: &Membership) -> Result<(), StoreError> {
         let membership = membership.clone();
-        self.write(move |connection| {
-            connection.execute(
-                "INSERT INTO memberships (org_id, subject, role) VALUES (?1, ?2, ?3) \
+        self.writer
+            .run(move |connection| {
+                connection.execute(
+                    "INSERT INTO memberships (org_id, subject, role) VALUES (?1, ?2, ?3) \
                  ON CONFLICT (org_id, subject) DO UPDATE SET role = excluded.role",
-                params![
-                    membership.org_id,
-                    membership.subject,
-                    membership.role.as_str()
-                ],
-            )?;
-            Ok(())
-        })
-        .await
+                    params![
+                        membership.org_id,
+                        membership.subject,
+                        membership.role.as_str()
+                    ],
+                )?;
+                Ok(())
+            })
+            .await
     }
 
     async fn remove_member(&self, org_id: uuid::Uuid, subject: &str) -> Result<bool, StoreError> {
         let subject = subject.to_owned();
-        self.write(move |connection| {
-            let removed = connection.execute(
-                "DELETE FROM memberships WHERE org_id = ?1 AND subject = ?2",
-                params![org_id, subject],
-            )?;
-            Ok(removed > 0)
-        })
-        .await
+        self.writer
+            .run(move |connection| {
+                let removed = connection.execute(
+                    "DELETE FROM memberships WHERE org_id = ?1 AND subject = ?2",
+                    params![org_id, subject],
+                )?;
+                Ok(removed > 0)
+            })
+            .await
     }
 
     async fn members(&self, org_id: Option<uuid::Uuid>) -> Result<Vec<Membership>, StoreError> {

@@ -1,0 +1,197 @@
+//! The one writer of a SQLite file: a thread that owns the write connection
+//! and takes work from a queue, committing the runs of every write waiting
+//! at that moment in one transaction (group commit). Each commit is synced
+//! to disk, so a batch of concurrent `PUT`s pays for one sync instead of one
+//! each, and no write is acknowledged before the commit that holds it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+use super::write_runs;
+use crate::storage::{PutOutcome, PutRejection, RunWrite, StoreError};
+
+/// Most writes one transaction takes from the queue at once (a batch a
+/// single caller sends is never split).
+const MAX_GROUP: usize = 256;
+
+/// The outcome of each write of a batch, in order.
+type Outcomes = Result<Vec<Result<PutOutcome, PutRejection>>, StoreError>;
+
+/// Work that is not a write of runs: given the write connection, or the
+/// reason it is not run.
+type Work = Box<dyn FnOnce(Result<&mut Connection, StoreError>) + Send>;
+
+/// Work for the writer.
+enum Job {
+    /// Runs to create or replace, which may share a transaction with the
+    /// runs of other jobs.
+    Runs {
+        writes: Vec<RunWrite>,
+        reply: oneshot::Sender<Outcomes>,
+        deadline: Instant,
+    },
+    /// Anything else, alone.
+    Other { work: Work, deadline: Instant },
+}
+
+/// The queue of the writer thread.
+pub(super) struct Writer {
+    jobs: Sender<Job>,
+    busy: Arc<AtomicBool>,
+    /// How long a job may wait in the queue: one that waited longer is not
+    /// run, and its caller gets `Unavailable` (so that an error always means
+    /// nothing was written).
+    wait: Duration,
+}
+
+impl Writer {
+    /// Starts the thread that writes through `connection`.
+    pub(super) fn start(connection: Connection, wait: Duration) -> std::io::Result<Writer> {
+        let (jobs, queue) = mpsc::channel();
+        let busy = Arc::new(AtomicBool::new(false));
+        let flag = busy.clone();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || serve(connection, &queue, &flag))?;
+        Ok(Writer { jobs, busy, wait })
+    }
+
+    /// Whether the writer is running a job now (for the pool metrics).
+    pub(super) fn is_busy(&self) -> bool {
+        self.busy.load(Ordering::Relaxed)
+    }
+
+    /// Creates or replaces `writes`, possibly in one transaction with the
+    /// writes of other callers.
+    pub(super) async fn put_runs(&self, writes: Vec<RunWrite>) -> Outcomes {
+        let (reply, answer) = oneshot::channel();
+        self.send(Job::Runs {
+            writes,
+            reply,
+            deadline: Instant::now() + self.wait,
+        })?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    /// Runs `work` on the write connection, alone.
+    pub(super) async fn run<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        self.send(Job::Other {
+            work: Box::new(move |connection| {
+                // The caller may be gone; then nobody needs the answer.
+                let _ = reply.send(connection.and_then(work));
+            }),
+            deadline: Instant::now() + self.wait,
+        })?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    fn send(&self, job: Job) -> Result<(), StoreError> {
+        self.jobs.send(job).map_err(|_| stopped())
+    }
+}
+
+fn stopped() -> StoreError {
+    StoreError::Internal(anyhow::anyhow!("the SQLite writer thread stopped"))
+}
+
+fn expired() -> StoreError {
+    StoreError::Unavailable(anyhow::anyhow!(
+        "waited too long for the SQLite writer; nothing was written"
+    ))
+}
+
+/// The writer thread: until every [`Writer`] handle is gone.
+fn serve(mut connection: Connection, queue: &Receiver<Job>, busy: &AtomicBool) {
+    let mut held = None;
+    while let Some(job) = held.take().or_else(|| queue.recv().ok()) {
+        busy.store(true, Ordering::Relaxed);
+        match job {
+            Job::Other { work, deadline } => work(if Instant::now() > deadline {
+                Err(expired())
+            } else {
+                Ok(&mut connection)
+            }),
+            Job::Runs {
+                writes,
+                reply,
+                deadline,
+            } => {
+                let mut group = Group::default();
+                group.admit(writes, reply, deadline);
+                // Everything that queued up during the previous commit joins
+                // this one, up to MAX_GROUP writes; other work waits for it.
+                while group.writes.len() < MAX_GROUP {
+                    match queue.try_recv() {
+                        Ok(Job::Runs {
+                            writes,
+                            reply,
+                            deadline,
+                        }) => group.admit(writes, reply, deadline),
+                        Ok(other) => {
+                            held = Some(other);
+                            break;
+                        }
+                        Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+                    }
+                }
+                group.commit(&mut connection);
+            }
+        }
+        busy.store(false, Ordering::Relaxed);
+    }
+}
+
+/// The writes of the jobs that share a transaction, in the order they
+/// came, and for each job how many of them are its own.
+#[derive(Default)]
+struct Group {
+    writes: Vec<RunWrite>,
+    jobs: Vec<(usize, oneshot::Sender<Outcomes>)>,
+}
+
+impl Group {
+    /// Adds a job, or answers it at once if it waited too long.
+    fn admit(
+        &mut self,
+        writes: Vec<RunWrite>,
+        reply: oneshot::Sender<Outcomes>,
+        deadline: Instant,
+    ) {
+        if Instant::now() > deadline {
+            let _ = reply.send(Err(expired()));
+        } else {
+            self.jobs.push((writes.len(), reply));
+            self.writes.extend(writes);
+        }
+    }
+
+    /// Commits the writes in one transaction and answers each job with its
+    /// outcomes. If that transaction fails, each job is tried alone, so that
+    /// a failure reaches only the job that causes it.
+    fn commit(self, connection: &mut Connection) {
+        if self.jobs.len() > 1
+            && let Ok(outcomes) = write_runs(connection, &self.writes)
+        {
+            let mut outcomes = outcomes.into_iter();
+            for (count, reply) in self.jobs {
+                let _ = reply.send(Ok(outcomes.by_ref().take(count).collect()));
+            }
+            return;
+        }
+        let mut start = 0;
+        for (count, reply) in self.jobs {
+            let _ = reply.send(write_runs(connection, &self.writes[start..start + count]));
+            start += count;
+        }
+    }
+}
