@@ -33,15 +33,37 @@ enum Job {
     Runs {
         writes: Vec<RunWrite>,
         reply: oneshot::Sender<Outcomes>,
-        deadline: Instant,
     },
     /// Anything else, alone.
-    Other { work: Work, deadline: Instant },
+    Other(Work),
+}
+
+/// A job in the queue, and until when it may start.
+struct Queued {
+    job: Job,
+    deadline: Instant,
+}
+
+impl Queued {
+    /// The job, unless it waited too long: then its caller is told so, and
+    /// nothing is run.
+    fn unexpired(self) -> Option<Job> {
+        if Instant::now() <= self.deadline {
+            return Some(self.job);
+        }
+        match self.job {
+            Job::Runs { reply, .. } => {
+                let _ = reply.send(Err(expired()));
+            }
+            Job::Other(work) => work(Err(expired())),
+        }
+        None
+    }
 }
 
 /// The queue of the writer thread.
 pub(super) struct Writer {
-    jobs: Sender<Job>,
+    jobs: Sender<Queued>,
     busy: Arc<AtomicBool>,
     /// How long a job may wait in the queue: one that waited longer is not
     /// run, and its caller gets `Unavailable` (so that an error always means
@@ -70,11 +92,7 @@ impl Writer {
     /// writes of other callers.
     pub(super) async fn put_runs(&self, writes: Vec<RunWrite>) -> Outcomes {
         let (reply, answer) = oneshot::channel();
-        self.send(Job::Runs {
-            writes,
-            reply,
-            deadline: Instant::now() + self.wait,
-        })?;
+        self.send(Job::Runs { writes, reply })?;
         answer.await.map_err(|_| stopped())?
     }
 
@@ -85,18 +103,18 @@ impl Writer {
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        self.send(Job::Other {
-            work: Box::new(move |connection| {
-                // The caller may be gone; then nobody needs the answer.
-                let _ = reply.send(connection.and_then(work));
-            }),
-            deadline: Instant::now() + self.wait,
-        })?;
+        self.send(Job::Other(Box::new(move |connection| {
+            // The caller may be gone; then nobody needs the answer.
+            let _ = reply.send(connection.and_then(work));
+        })))?;
         answer.await.map_err(|_| stopped())?
     }
 
     fn send(&self, job: Job) -> Result<(), StoreError> {
-        self.jobs.send(job).map_err(|_| stopped())
+        let deadline = Instant::now() + self.wait;
+        self.jobs
+            .send(Queued { job, deadline })
+            .map_err(|_| stopped())
     }
 }
 
@@ -111,32 +129,27 @@ fn expired() -> StoreError {
 }
 
 /// The writer thread: until every [`Writer`] handle is gone.
-fn serve(mut connection: Connection, queue: &Receiver<Job>, busy: &AtomicBool) {
+fn serve(mut connection: Connection, queue: &Receiver<Queued>, busy: &AtomicBool) {
     let mut held = None;
-    while let Some(job) = held.take().or_else(|| queue.recv().ok()) {
+    while let Some(queued) = held.take().or_else(|| queue.recv().ok()) {
+        let Some(job) = queued.unexpired() else {
+            continue;
+        };
         busy.store(true, Ordering::Relaxed);
         match job {
-            Job::Other { work, deadline } => work(if Instant::now() > deadline {
-                Err(expired())
-            } else {
-                Ok(&mut connection)
-            }),
-            Job::Runs {
-                writes,
-                reply,
-                deadline,
-            } => {
+            Job::Other(work) => work(Ok(&mut connection)),
+            Job::Runs { writes, reply } => {
                 let mut group = Group::default();
-                group.admit(writes, reply, deadline);
+                group.add(writes, reply);
                 // Everything that queued up during the previous commit joins
                 // this one, up to MAX_GROUP writes; other work waits for it.
                 while group.writes.len() < MAX_GROUP {
                     match queue.try_recv() {
-                        Ok(Job::Runs {
-                            writes,
-                            reply,
-                            deadline,
-                        }) => group.admit(writes, reply, deadline),
+                        Ok(queued) if matches!(queued.job, Job::Runs { .. }) => {
+                            if let Some(Job::Runs { writes, reply }) = queued.unexpired() {
+                                group.add(writes, reply);
+                            }
+                        }
                         Ok(other) => {
                             held = Some(other);
                             break;
@@ -160,19 +173,9 @@ struct Group {
 }
 
 impl Group {
-    /// Adds a job, or answers it at once if it waited too long.
-    fn admit(
-        &mut self,
-        writes: Vec<RunWrite>,
-        reply: oneshot::Sender<Outcomes>,
-        deadline: Instant,
-    ) {
-        if Instant::now() > deadline {
-            let _ = reply.send(Err(expired()));
-        } else {
-            self.jobs.push((writes.len(), reply));
-            self.writes.extend(writes);
-        }
+    fn add(&mut self, writes: Vec<RunWrite>, reply: oneshot::Sender<Outcomes>) {
+        self.jobs.push((writes.len(), reply));
+        self.writes.extend(writes);
     }
 
     /// Commits the writes in one transaction and answers each job with its
