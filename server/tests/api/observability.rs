@@ -162,10 +162,7 @@ async fn an_internal_error_is_a_generic_500_with_its_cause_in_the_log() {
         assert_eq!(created.status(), 201);
     }
     // Damage one stored run behind the server's back.
-    let task_agent_server::database_url::DatabaseUrl::Sqlite(path) = &storage.url else {
-        unreachable!()
-    };
-    let connection = rusqlite::Connection::open(path).unwrap();
+    let connection = storage.sqlite_connection();
     connection
         .execute(
             "UPDATE task_agent_runs SET body = '{\"truncated' WHERE run_id = ?1",

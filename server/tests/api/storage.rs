@@ -8,7 +8,7 @@ use serde_json::json;
 use task_agent_server::api::{RunPath, TaskAgentRun};
 use task_agent_server::etag::IfMatch;
 use task_agent_server::storage::{
-    Membership, PutError, PutOutcome, PutRejection, Role, RunRecord, RunWrite,
+    Membership, PutError, PutOutcome, PutRejection, Role, RunRecord, RunWrite, StoreError,
 };
 use uuid::Uuid;
 
@@ -176,11 +176,8 @@ async fn on_sqlite_a_damaged_run_fails_only_its_own_write() {
         .put_run(record(damaged, "s", "running"), None)
         .await
         .unwrap();
-    let task_agent_server::database_url::DatabaseUrl::Sqlite(file) = &storage.url else {
-        unreachable!()
-    };
-    rusqlite::Connection::open(file)
-        .unwrap()
+    storage
+        .sqlite_connection()
         .execute(
             "UPDATE task_agent_runs SET status = 'exploded' WHERE run_id = ?1",
             [damaged.run_id],
@@ -203,6 +200,48 @@ async fn on_sqlite_a_damaged_run_fails_only_its_own_write() {
         assert!(matches!(result, Ok(PutOutcome::Created)), "{result:?}");
         assert!(store.get_run(path).await.unwrap().is_some());
     }
+}
+
+/// On SQLite, writes queue in the process for the one writer; a write that
+/// could not start within the wait limit (5 s) is refused, unwritten, even
+/// if the database is free by the time its turn comes.
+#[tokio::test]
+async fn on_sqlite_a_write_that_waited_too_long_is_refused_unwritten() {
+    let storage = TestDatabase::create(Backend::Sqlite).await;
+    let store = storage.url.open().await.unwrap();
+    let lock = storage.lock_writes().await;
+    let membership = Membership {
+        org_id: Uuid::new_v4(),
+        subject: "ahead".into(),
+        role: Role::Reader,
+    };
+    let late = new_path();
+    // Queued first, the membership write waits out SQLite's busy timeout
+    // (5 s) on the lock, which is then released; the run, queued right
+    // behind it, has waited longer than 5 s when its turn comes.
+    let ahead = async {
+        let result = store.put_member(&membership).await;
+        drop(lock);
+        result
+    };
+    let behind = store.put_run(record(late, "s", "running"), None);
+    let (ahead, behind) = futures::future::join(ahead, behind).await;
+    assert!(
+        matches!(ahead, Err(StoreError::Unavailable(_))),
+        "{ahead:?}"
+    );
+    assert!(
+        matches!(behind, Err(PutError::Store(StoreError::Unavailable(_)))),
+        "{behind:?}"
+    );
+    assert!(
+        store.get_run(&late).await.unwrap().is_none(),
+        "nothing was written"
+    );
+    store
+        .put_run(record(late, "s", "running"), None)
+        .await
+        .expect("the writer goes on once the database is free");
 }
 
 async fn a_batch_applies_the_rules_in_order(backend: Backend) {

@@ -95,12 +95,21 @@ impl Drop for WriteLock {
 }
 
 impl TestDatabase {
+    /// A connection of another client to the SQLite file, to change it
+    /// behind the server's back.
+    pub fn sqlite_connection(&self) -> rusqlite::Connection {
+        let DatabaseUrl::Sqlite(path) = &self.url else {
+            panic!("not a SQLite database: {}", self.url_string())
+        };
+        rusqlite::Connection::open(path).unwrap()
+    }
+
     /// Takes the lock that writes of runs need, as a long transaction of
     /// another client would; reads go on.
     pub async fn lock_writes(&self) -> WriteLock {
         match &self.url {
-            DatabaseUrl::Sqlite(path) => {
-                let connection = rusqlite::Connection::open(path).unwrap();
+            DatabaseUrl::Sqlite(_) => {
+                let connection = self.sqlite_connection();
                 connection.execute_batch("BEGIN EXCLUSIVE").unwrap();
                 WriteLock::Sqlite(connection)
             }
