@@ -81,13 +81,15 @@ impl ServerBinary {
             .args(["import", "--database", database, "/dev/stdin"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            // Rejected lines and fatal errors: the reason a failed import
+            // failed.
+            .stderr(Stdio::inherit())
             .spawn()?;
         let mut input = std::io::BufWriter::new(child.stdin.take().expect("piped"));
         for line in lines {
             writeln!(input, "{line}")?;
         }
-        drop(input);
+        input.into_inner()?;
         let mut summary = String::new();
         child
             .stdout
