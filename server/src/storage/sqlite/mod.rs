@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use async_trait::async_trait;
@@ -59,9 +59,25 @@ type Pool = r2d2::Pool<SqliteConnectionManager>;
 
 /// How every connection is set up.
 fn configure(connection: &mut Connection) -> rusqlite::Result<()> {
-    connection.pragma_update(None, "journal_mode", "WAL")?;
-    connection.pragma_update(None, "synchronous", "FULL")?;
-    connection.busy_timeout(WAIT)
+    connection.busy_timeout(WAIT)?;
+    // Turning a new file to WAL needs its write lock. When connections opened
+    // together (several processes, or stores, starting at once) both read
+    // the file first, SQLite answers the one that asks second "busy" at once,
+    // without waiting (waiting could deadlock), so the switch is repeated
+    // here until the others are done.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        match connection.pragma_update(None, "journal_mode", "WAL") {
+            Err(error)
+                if error.sqlite_error_code() == Some(ErrorCode::DatabaseBusy)
+                    && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            switched => break switched?,
+        }
+    }
+    connection.pragma_update(None, "synchronous", "FULL")
 }
 
 impl SqliteStore {
