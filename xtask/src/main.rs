@@ -48,10 +48,10 @@ enum Command {
         #[arg(long, default_value_t = 180)]
         duration_secs: u64,
         /// Concurrent clients
-        #[arg(long, default_value_t = 16)]
+        #[arg(long, default_value_t = 16, value_parser = at_least_one::<usize>())]
         workers: usize,
         /// Runs written before the load starts
-        #[arg(long, default_value_t = 2_000)]
+        #[arg(long, default_value_t = 2_000, value_parser = at_least_one::<u64>())]
         seed_runs: u64,
     },
     /// Measure the hot paths under loopback load beside bare-hyper and dropshot baselines and the FastAPI peer (see docs/BENCHMARKS.md).
@@ -77,6 +77,15 @@ enum Command {
         #[arg(long)]
         out: Option<std::path::PathBuf>,
     },
+}
+
+/// A count that must be 1 or more.
+fn at_least_one<T>() -> clap::builder::RangedU64ValueParser<T>
+where
+    T: TryFrom<u64> + Clone + Send + Sync + 'static,
+    <T as TryFrom<u64>>::Error: std::error::Error + Send + Sync + 'static,
+{
+    clap::builder::RangedU64ValueParser::new().range(1..)
 }
 
 /// Where the contract and its released versions are. Hidden: only the
@@ -177,8 +186,8 @@ fn run(cli: Cli) -> Result<bool> {
             seed_runs,
         } => soak::soak(
             std::time::Duration::from_secs(duration_secs),
-            workers.max(1),
-            seed_runs.max(1),
+            workers,
+            seed_runs,
         ),
         Command::Docs { out } => {
             use task_agent_server::docs;

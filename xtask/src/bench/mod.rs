@@ -39,13 +39,13 @@ use wrk::{Load, Measured};
 #[derive(Clone, Debug, clap::Args)]
 pub struct BenchOptions {
     /// Seconds of each measured load
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = crate::at_least_one::<u64>())]
     pub duration_secs: u64,
     /// Seconds of unmeasured load before the first round of each scenario
     #[arg(long, default_value_t = 3)]
     pub warmup_secs: u64,
     /// Rounds of each comparison (A B A B ...); the medians are reported
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = crate::at_least_one::<usize>())]
     pub rounds: usize,
     /// Runs for the GET and PUT scenarios
     #[arg(long, default_value_t = 100_000)]
@@ -206,7 +206,7 @@ impl Bench<'_> {
         for (load, _) in loads {
             self.warm_up(load)?;
         }
-        for _ in 0..self.options.rounds.max(1) {
+        for _ in 0..self.options.rounds {
             for ((load, server), (measured, peak)) in loads.iter().zip(&mut results) {
                 if let Some(server) = server {
                     server.reset_peak_memory()?;

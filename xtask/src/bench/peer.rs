@@ -47,7 +47,7 @@ pub fn compare(kit: &Path, server: &Path, options: &BenchOptions) -> Result<Peer
     );
     let output = Command::new("bash")
         .arg(&script)
-        .args(["--rounds", &options.rounds.max(1).to_string()])
+        .args(["--rounds", &options.rounds.to_string()])
         .args(["--duration", &format!("{}s", options.duration_secs)])
         .args(["--warmup", &format!("{}s", options.warmup_secs)])
         .args(["--runs", &PEER_RUNS.to_string()])

@@ -87,7 +87,7 @@ impl Load<'_> {
             .arg("--connections")
             .arg(self.connections.to_string())
             .arg("--duration")
-            .arg(format!("{}s", self.duration.as_secs().max(1)))
+            .arg(format!("{}s", self.duration.as_secs()))
             .args(["--timeout", "5s", "--latency", "--script"])
             .arg(&script)
             .arg(self.url)
