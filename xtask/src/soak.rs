@@ -37,7 +37,8 @@ struct Run {
     seeded: u64,
 }
 
-/// Runs the soak for `duration` with `workers` concurrent clients.
+/// Runs the soak for `duration` with `workers` concurrent clients, after
+/// writing `seed_runs` runs (at least 1: the reads pick among them).
 pub fn soak(duration: Duration, workers: usize, seed_runs: u64) -> Result<bool> {
     let binary =
         ServerBinary(release_server::build(&["task-agent-server"])?.join("task-agent-server"));
@@ -198,7 +199,7 @@ async fn work(
             .wrapping_mul(6_364_136_223_846_793_005)
             .wrapping_add(1_442_695_040_888_963_407);
         let pick = (step >> 33) % 100;
-        let existing = (step >> 13) % run.seeded.max(1);
+        let existing = (step >> 13) % run.seeded;
         let (url, body) = run_url(&run, existing);
         let runs_url = url.rsplit_once('/').expect("a run URL").0;
         let list = format!("{runs_url}?page_limit=20");
