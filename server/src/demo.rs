@@ -12,7 +12,7 @@ use crate::database_url::DatabaseUrl;
 use crate::runs;
 use crate::samples::SampleRuns;
 use crate::server::{AuthConfig, TokenIssuer};
-use crate::storage::{Database, Membership, Role, RunWrite};
+use crate::storage::{Database, Membership, Role};
 
 /// The subject of the printed reader token.
 pub const DEMO_READER: &str = "demo-reader";
@@ -55,12 +55,8 @@ pub async fn seed(store: &dyn Database) -> anyhow::Result<u64> {
     let writes = (0..DEMO_RUNS)
         .map(|index| {
             let (path, write) = samples.run(index);
-            let record = runs::prepare_record(&path, write)
-                .map_err(|error| anyhow::anyhow!("seeding {path:?}: {error}"))?;
-            Ok(RunWrite {
-                record,
-                if_match: None,
-            })
+            runs::prepare_write(&path, write)
+                .map_err(|error| anyhow::anyhow!("seeding {path:?}: {error}"))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     for (index, outcome) in store.put_runs(writes).await?.into_iter().enumerate() {

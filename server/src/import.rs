@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::api::{RunPath, TaskAgentRunWrite};
-use crate::runs::prepare_record;
+use crate::runs::prepare_write;
 use crate::storage::{Database, PutOutcome, PutRejection, RunWrite, StoreError};
 
 /// Runs committed per transaction.
@@ -70,11 +70,7 @@ fn parse_line(line: &str) -> Result<RunWrite, String> {
     };
     let write: TaskAgentRunWrite =
         serde_json::from_value(Value::Object(fields)).map_err(|error| error.to_string())?;
-    let record = prepare_record(&path, write).map_err(|error| error.to_string())?;
-    Ok(RunWrite {
-        record,
-        if_match: None,
-    })
+    prepare_write(&path, write).map_err(|error| error.to_string())
 }
 
 /// The outcome of one batch: the line numbers and what happened to each.

@@ -9,7 +9,7 @@ use crate::api::{
 use crate::cursor::{self, ListIdentity};
 use crate::error::ApiError;
 use crate::etag::IfMatch;
-use crate::storage::{PutOutcome, RunFilter, RunRecord, RunStore, StoredRun};
+use crate::storage::{PutOutcome, RunFilter, RunRecord, RunStore, RunWrite, StoredRun};
 use crate::validation::validate_run;
 
 /// The run at `path`.
@@ -106,10 +106,19 @@ pub async fn list_runs(
 }
 
 /// The record of a validated write of run `path`.
-pub fn prepare_record(path: &RunPath, write: TaskAgentRunWrite) -> Result<RunRecord, ApiError> {
+fn prepare_record(path: &RunPath, write: TaskAgentRunWrite) -> Result<RunRecord, ApiError> {
     validate_run(&write)?;
     let run = TaskAgentRun::from_write(path.run_id, path.task_agent_id, write);
     RunRecord::new(*path, &run).map_err(|error| ApiError::Internal(error.into()))
+}
+
+/// A validated write of run `path` that replaces whatever is stored (as
+/// `import` and the demo's seeding make them).
+pub fn prepare_write(path: &RunPath, write: TaskAgentRunWrite) -> Result<RunWrite, ApiError> {
+    Ok(RunWrite {
+        record: prepare_record(path, write)?,
+        if_match: None,
+    })
 }
 
 /// Validates and stores a run; returns what happened and the stored run.
