@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 use task_agent_server::api::TaskAgentPath;
+use task_agent_server::database_url::DatabaseUrl;
 use task_agent_server::samples::SampleRuns;
 use task_agent_server::storage::RunFilter;
 use tokio::process::Command;
@@ -149,3 +150,65 @@ async fn a_clean_import_succeeds_and_can_be_repeated(backend: Backend) {
 }
 
 crate::backend_tests!(import_lines, a_clean_import_succeeds_and_can_be_repeated);
+
+/// A server keeps a read transaction open between its own writes (to spare
+/// its readers a lock each); it must not keep SQLite from checkpointing and
+/// starting the WAL over while another process writes, or the WAL would grow
+/// by all that process writes.
+#[tokio::test]
+async fn on_sqlite_an_import_beside_a_running_server_keeps_the_wal_small() {
+    let storage = TestDatabase::create(Backend::Sqlite).await;
+    let DatabaseUrl::Sqlite(path) = &storage.url else {
+        unreachable!("a SQLite database")
+    };
+    let serving = storage.url.open().await.unwrap();
+    let samples = SampleRuns::new(44, 1);
+    let runs = 8_000;
+    let directory = tempfile::tempdir().unwrap();
+    let file = directory.path().join("runs.ndjson");
+    let text: String = (0..runs).map(|i| samples.import_line(i) + "\n").collect();
+    std::fs::write(&file, &text).unwrap();
+
+    let output = Command::new(BINARY)
+        .args([
+            "import",
+            "--database",
+            &storage.url_string(),
+            "--batch-size",
+            "200",
+        ])
+        .arg(&file)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let database_size = std::fs::metadata(path).unwrap().len();
+    let wal_size = std::fs::metadata(path.with_extension("db-wal"))
+        .unwrap()
+        .len();
+    assert!(
+        database_size > 20 << 20,
+        "the import wrote {database_size} bytes of runs"
+    );
+    // SQLite starts the WAL over once it is checkpointed, so the file never
+    // grows much past what is written between two checkpoints.
+    assert!(
+        wal_size < database_size / 3,
+        "the WAL grew to {wal_size} bytes beside {database_size} of runs"
+    );
+    let task_agent = TaskAgentPath {
+        org_id: samples.org_id,
+        project_id: samples.project_id,
+        task_agent_id: samples.task_agents[0],
+    };
+    let listed = serving
+        .list_runs(&task_agent, &RunFilter::default(), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 10, "the server reads what the import wrote");
+}

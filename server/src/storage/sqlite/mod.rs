@@ -26,6 +26,7 @@ use super::{pending_migrations, stored};
 use crate::api::{RunPath, TaskAgentPath};
 use writer::Writer;
 
+mod anchor;
 mod writer;
 
 /// Versioned migrations, applied in order; a version is never edited once
@@ -92,7 +93,10 @@ impl SqliteStore {
         configure(&mut connection).with_context(opening)?;
         migrate(&mut connection).with_context(|| format!("migrating {}", path.display()))?;
         keep_plans_stable(&connection)?;
-        let writer = Writer::start(connection, WAIT).context("starting the SQLite writer")?;
+        let mut anchor = Connection::open(path).with_context(opening)?;
+        configure(&mut anchor).with_context(opening)?;
+        let writer =
+            Writer::start(connection, anchor, WAIT).context("starting the SQLite writer")?;
         // One reader per thread that can run a request at once, and a few
         // for reads that wait on a blocking thread when all are busy.
         let threads = std::thread::available_parallelism().map_or(4, |n| n.get() as u32);

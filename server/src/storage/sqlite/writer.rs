@@ -6,12 +6,13 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
+use super::anchor::{RENEW_EVERY, ReadAnchor};
 use super::write_runs;
 use crate::storage::{PutOutcome, PutRejection, RunWrite, StoreError};
 
@@ -72,14 +73,19 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    /// Starts the thread that writes through `connection`.
-    pub(super) fn start(connection: Connection, wait: Duration) -> std::io::Result<Writer> {
+    /// Starts the thread that writes through `connection` and holds a read
+    /// transaction on `anchor` while it has nothing to write.
+    pub(super) fn start(
+        connection: Connection,
+        anchor: Connection,
+        wait: Duration,
+    ) -> std::io::Result<Writer> {
         let (jobs, queue) = mpsc::channel();
         let busy = Arc::new(AtomicBool::new(false));
         let flag = busy.clone();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || serve(connection, &queue, &flag))?;
+            .spawn(move || serve(connection, ReadAnchor::new(anchor), &queue, &flag))?;
         Ok(Writer { jobs, busy, wait })
     }
 
@@ -129,9 +135,29 @@ fn expired() -> StoreError {
 }
 
 /// The writer thread: until every [`Writer`] handle is gone.
-fn serve(mut connection: Connection, queue: &Receiver<Queued>, busy: &AtomicBool) {
+fn serve(
+    mut connection: Connection,
+    mut anchor: ReadAnchor,
+    queue: &Receiver<Queued>,
+    busy: &AtomicBool,
+) {
     let mut held = None;
-    while let Some(queued) = held.take().or_else(|| queue.recv().ok()) {
+    loop {
+        let queued = match held.take() {
+            Some(queued) => queued,
+            None => {
+                anchor.hold();
+                match queue.recv_timeout(RENEW_EVERY) {
+                    Ok(queued) => queued,
+                    Err(RecvTimeoutError::Timeout) => {
+                        anchor.renew(&connection);
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+            }
+        };
+        anchor.release();
         let Some(job) = queued.unexpired() else {
             continue;
         };
