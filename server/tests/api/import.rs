@@ -1,14 +1,53 @@
 //! `task-agent-server import`: good lines are imported in batches, bad ones
 //! are reported by number without stopping the rest, on both backends.
 
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
 use serde_json::{Value, json};
 use task_agent_server::api::TaskAgentPath;
 use task_agent_server::database_url::DatabaseUrl;
 use task_agent_server::samples::SampleRuns;
-use task_agent_server::storage::RunFilter;
+use task_agent_server::storage::{Database, ListedRun, RunFilter};
 use tokio::process::Command;
 
 use crate::support::{BINARY, Backend, TestDatabase};
+
+/// Runs `task-agent-server import FILE` into `storage`, with `options`.
+async fn import(storage: &TestDatabase, file: &Path, options: &[&str]) -> Output {
+    Command::new(BINARY)
+        .args(["import", "--database", &storage.url_string()])
+        .args(options)
+        .arg(file)
+        .output()
+        .await
+        .unwrap()
+}
+
+/// A file of the first `count` runs of `samples`, one per line.
+fn sample_file(directory: &Path, samples: &SampleRuns, count: u64) -> PathBuf {
+    let file = directory.join("runs.ndjson");
+    let text: String = (0..count).map(|i| samples.import_line(i) + "\n").collect();
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+/// Up to `limit` runs of the first task agent of `samples`.
+async fn first_agent_runs(
+    database: &dyn Database,
+    samples: &SampleRuns,
+    limit: usize,
+) -> Vec<ListedRun> {
+    let task_agent = TaskAgentPath {
+        org_id: samples.org_id,
+        project_id: samples.project_id,
+        task_agent_id: samples.task_agents[0],
+    };
+    database
+        .list_runs(&task_agent, &RunFilter::default(), None, limit)
+        .await
+        .unwrap()
+}
 
 async fn import_lines(backend: Backend) {
     let storage = TestDatabase::create(backend).await;
@@ -54,18 +93,7 @@ async fn import_lines(backend: Backend) {
     let file = directory.path().join("runs.ndjson");
     std::fs::write(&file, lines.join("\n") + "\n").unwrap();
 
-    let output = Command::new(BINARY)
-        .args([
-            "import",
-            "--database",
-            &storage.url_string(),
-            "--batch-size",
-            "3",
-        ])
-        .arg(&file)
-        .output()
-        .await
-        .unwrap();
+    let output = import(&storage, &file, &["--batch-size", "3"]).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(
@@ -92,15 +120,7 @@ async fn import_lines(backend: Backend) {
     }
 
     let database = storage.url.open().await.unwrap();
-    let task_agent = TaskAgentPath {
-        org_id: samples.org_id,
-        project_id: samples.project_id,
-        task_agent_id: samples.task_agents[0],
-    };
-    let stored = database
-        .list_runs(&task_agent, &RunFilter::default(), None, 100)
-        .await
-        .unwrap();
+    let stored = first_agent_runs(database.as_ref(), &samples, 100).await;
     assert_eq!(stored.len(), 20, "the 20 good runs, once each");
     let (terminal_path, terminal_write) = samples.run(first_terminal);
     let kept = database.get_run(&terminal_path).await.unwrap().unwrap();
@@ -126,19 +146,12 @@ async fn a_clean_import_succeeds_and_can_be_repeated(backend: Backend) {
     let storage = TestDatabase::create(backend).await;
     let samples = SampleRuns::new(43, 3);
     let directory = tempfile::tempdir().unwrap();
-    let file = directory.path().join("runs.ndjson");
-    let text: String = (0..2_500).map(|i| samples.import_line(i) + "\n").collect();
-    std::fs::write(&file, text).unwrap();
+    let file = sample_file(directory.path(), &samples, 2_500);
     for (round, expected) in [
         (1, "(2500 created, 0 replaced, 0 unchanged)"),
         (2, "(0 created, 0 replaced, 2500 unchanged)"),
     ] {
-        let output = Command::new(BINARY)
-            .args(["import", "--database", &storage.url_string()])
-            .arg(&file)
-            .output()
-            .await
-            .unwrap();
+        let output = import(&storage, &file, &[]).await;
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(
             output.status.success(),
@@ -163,24 +176,10 @@ async fn on_sqlite_an_import_beside_a_running_server_keeps_the_wal_small() {
     };
     let serving = storage.url.open().await.unwrap();
     let samples = SampleRuns::new(44, 1);
-    let runs = 8_000;
     let directory = tempfile::tempdir().unwrap();
-    let file = directory.path().join("runs.ndjson");
-    let text: String = (0..runs).map(|i| samples.import_line(i) + "\n").collect();
-    std::fs::write(&file, &text).unwrap();
+    let file = sample_file(directory.path(), &samples, 8_000);
 
-    let output = Command::new(BINARY)
-        .args([
-            "import",
-            "--database",
-            &storage.url_string(),
-            "--batch-size",
-            "200",
-        ])
-        .arg(&file)
-        .output()
-        .await
-        .unwrap();
+    let output = import(&storage, &file, &["--batch-size", "200"]).await;
     assert!(
         output.status.success(),
         "{}",
@@ -201,14 +200,6 @@ async fn on_sqlite_an_import_beside_a_running_server_keeps_the_wal_small() {
         wal_size < database_size / 3,
         "the WAL grew to {wal_size} bytes beside {database_size} of runs"
     );
-    let task_agent = TaskAgentPath {
-        org_id: samples.org_id,
-        project_id: samples.project_id,
-        task_agent_id: samples.task_agents[0],
-    };
-    let listed = serving
-        .list_runs(&task_agent, &RunFilter::default(), None, 10)
-        .await
-        .unwrap();
+    let listed = first_agent_runs(serving.as_ref(), &samples, 10).await;
     assert_eq!(listed.len(), 10, "the server reads what the import wrote");
 }
