@@ -28,7 +28,6 @@ pub(super) const RENEW_EVERY: Duration = Duration::from_millis(100);
 /// A connection that holds a read transaction between writes.
 pub(super) struct ReadAnchor {
     connection: Connection,
-    held: bool,
     /// The writer connection's `data_version` at the last renewal: it
     /// changes when another process commits.
     others_version: Option<i64>,
@@ -38,7 +37,6 @@ impl ReadAnchor {
     pub(super) fn new(connection: Connection) -> ReadAnchor {
         ReadAnchor {
             connection,
-            held: false,
             others_version: None,
         }
     }
@@ -47,7 +45,7 @@ impl ReadAnchor {
     /// closed, which costs reads speed and nothing else, and the next call
     /// tries again.
     pub(super) fn hold(&mut self) {
-        if self.held {
+        if !self.connection.is_autocommit() {
             return;
         }
         // `BEGIN` alone takes no snapshot: the first read does.
@@ -56,17 +54,17 @@ impl ReadAnchor {
                 .prepare_cached("SELECT count(*) FROM sqlite_schema")?
                 .query_row([], |_| Ok(()))
         });
-        self.held = begun.is_ok();
-        if !self.held {
-            self.end();
+        if begun.is_err() {
+            self.release();
         }
     }
 
     /// Closes the read transaction, unless it is closed.
     pub(super) fn release(&mut self) {
-        if self.held {
-            self.end();
-            self.held = false;
+        if !self.connection.is_autocommit() {
+            // A read transaction has nothing to lose; if even this fails,
+            // the connection is unusable and `hold` fails too.
+            let _ = self.connection.execute_batch("ROLLBACK");
         }
     }
 
@@ -91,10 +89,5 @@ impl ReadAnchor {
                 .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
         }
         self.hold();
-    }
-
-    fn end(&mut self) {
-        // Fails only when no transaction is open, which is the state wanted.
-        let _ = self.connection.execute_batch("ROLLBACK");
     }
 }

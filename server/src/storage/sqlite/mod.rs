@@ -81,6 +81,14 @@ fn configure(connection: &mut Connection) -> rusqlite::Result<()> {
     connection.pragma_update(None, "synchronous", "FULL")
 }
 
+/// A connection of its own to the file at `path` (the readers' come from
+/// the pool), set up as every connection is.
+fn connect(path: &Path) -> rusqlite::Result<Connection> {
+    let mut connection = Connection::open(path)?;
+    configure(&mut connection)?;
+    Ok(connection)
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and migrates it.
     pub fn open(path: &Path) -> anyhow::Result<SqliteStore> {
@@ -89,12 +97,10 @@ impl SqliteStore {
                 .with_context(|| format!("creating the data directory {}", directory.display()))?;
         }
         let opening = || format!("opening the SQLite database {}", path.display());
-        let mut connection = Connection::open(path).with_context(opening)?;
-        configure(&mut connection).with_context(opening)?;
+        let mut connection = connect(path).with_context(opening)?;
         migrate(&mut connection).with_context(|| format!("migrating {}", path.display()))?;
         keep_plans_stable(&connection)?;
-        let mut anchor = Connection::open(path).with_context(opening)?;
-        configure(&mut anchor).with_context(opening)?;
+        let anchor = connect(path).with_context(opening)?;
         let writer =
             Writer::start(connection, anchor, WAIT).context("starting the SQLite writer")?;
         // One reader per thread that can run a request at once, and a few

@@ -142,21 +142,7 @@ fn serve(
     busy: &AtomicBool,
 ) {
     let mut held = None;
-    loop {
-        let queued = match held.take() {
-            Some(queued) => queued,
-            None => {
-                anchor.hold();
-                match queue.recv_timeout(RENEW_EVERY) {
-                    Ok(queued) => queued,
-                    Err(RecvTimeoutError::Timeout) => {
-                        anchor.renew(&connection);
-                        continue;
-                    }
-                    Err(RecvTimeoutError::Disconnected) => break,
-                }
-            }
-        };
+    while let Some(queued) = next_job(queue, &mut held, &mut anchor, &connection) {
         anchor.release();
         let Some(job) = queued.unexpired() else {
             continue;
@@ -187,6 +173,33 @@ fn serve(
             }
         }
         busy.store(false, Ordering::Relaxed);
+    }
+}
+
+/// The job held back from the last group, else the next in the queue; while
+/// the queue is empty, `anchor` holds a read transaction (renewed while
+/// the wait lasts). `None` once every [`Writer`] handle is gone.
+fn next_job(
+    queue: &Receiver<Queued>,
+    held: &mut Option<Queued>,
+    anchor: &mut ReadAnchor,
+    connection: &Connection,
+) -> Option<Queued> {
+    if let Some(queued) = held.take() {
+        return Some(queued);
+    }
+    match queue.try_recv() {
+        Ok(queued) => return Some(queued),
+        Err(TryRecvError::Disconnected) => return None,
+        Err(TryRecvError::Empty) => {}
+    }
+    anchor.hold();
+    loop {
+        match queue.recv_timeout(RENEW_EVERY) {
+            Ok(queued) => return Some(queued),
+            Err(RecvTimeoutError::Timeout) => anchor.renew(connection),
+            Err(RecvTimeoutError::Disconnected) => return None,
+        }
     }
 }
 
