@@ -1,6 +1,6 @@
 //! The checked-in contract, `openapi.yaml` at the workspace root.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
@@ -42,8 +42,16 @@ pub fn escape(key: &str) -> String {
 }
 
 /// The workspace root (the parent of this crate's directory).
+///
+/// `cargo run` and `cargo test` tell the process where the crate is; the
+/// directory compiled in is only the fallback. Checkouts that share one
+/// `CARGO_TARGET_DIR` share one build of xtask too, whose compiled-in
+/// directory is whichever checkout built it first: `cargo xtask check` in
+/// one checkout checked another's spec.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let crate_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    crate_dir
         .parent()
         .expect("xtask lives inside the workspace")
         .to_path_buf()
