@@ -6,15 +6,13 @@ use std::any::Any;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 
-use dropshot::{
-    Header, HttpError, HttpResponseHeaders, HttpResponseOk, Path, Query, RequestContext, TypedBody,
-};
+use dropshot::{Header, HttpError, HttpResponseOk, Path, Query, RequestContext, TypedBody};
 use futures::FutureExt;
 use uuid::Uuid;
 
 use crate::api::{
-    PutRunHeaders, PutRunResponse, RunHeaders, RunListQuery, RunPath, RunResponse, TaskAgentPath,
-    TaskAgentRunPage, TaskAgentRunWrite, TaskAgentRunsApi,
+    PutRunHeaders, RunListQuery, RunPath, RunResponse, TaskAgentPath, TaskAgentRunPage,
+    TaskAgentRunWrite, TaskAgentRunsApi,
 };
 use crate::auth::Access;
 use crate::context::ServerContext;
@@ -74,10 +72,7 @@ impl TaskAgentRunsApi for TaskAgentRunsImpl {
         let path = path.into_inner();
         guarded(&rqctx, path.org_id, Access::Read, async {
             let stored = runs::get_run(rqctx.context().database.as_ref(), &path).await?;
-            Ok(HttpResponseHeaders::new(
-                HttpResponseOk(stored.run),
-                RunHeaders { etag: stored.etag },
-            ))
+            Ok(RunResponse::ok(stored.run, stored.etag))
         })
         .await
     }
@@ -102,7 +97,7 @@ impl TaskAgentRunsApi for TaskAgentRunsImpl {
         path: Path<RunPath>,
         headers: Header<PutRunHeaders>,
         body: TypedBody<TaskAgentRunWrite>,
-    ) -> Result<PutRunResponse, HttpError> {
+    ) -> Result<RunResponse, HttpError> {
         let path = path.into_inner();
         guarded(&rqctx, path.org_id, Access::Write, async {
             let if_match = headers
@@ -119,11 +114,10 @@ impl TaskAgentRunsApi for TaskAgentRunsImpl {
                 if_match,
             )
             .await?;
-            let headers = RunHeaders { etag: stored.etag };
             Ok(match outcome {
-                PutOutcome::Created => PutRunResponse::Created(stored.run, headers),
+                PutOutcome::Created => RunResponse::created(stored.run, stored.etag),
                 PutOutcome::Replaced | PutOutcome::Unchanged => {
-                    PutRunResponse::Replaced(stored.run, headers)
+                    RunResponse::ok(stored.run, stored.etag)
                 }
             })
         })

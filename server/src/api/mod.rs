@@ -9,25 +9,23 @@ mod field_schemas;
 mod headers;
 mod list;
 mod path;
-mod put_response;
 mod run;
 mod run_parts;
+mod run_response;
 mod scalars;
 mod serialized;
 
-use dropshot::{
-    Header, HttpError, HttpResponseHeaders, HttpResponseOk, Path, Query, RequestContext, TypedBody,
-};
+use dropshot::{Header, HttpError, HttpResponseOk, Path, Query, RequestContext, TypedBody};
 
 pub use headers::{PutRunHeaders, RunHeaders};
 pub use list::{MAX_PAGE_LIMIT, Pagination, RunListQuery, TaskAgentRunPage};
 pub use path::{RunPath, TaskAgentPath};
-pub use put_response::PutRunResponse;
 pub use run::{RunStatus, TaskAgentRun, TaskAgentRunWrite};
 pub use run_parts::{
     ContextUsage, IntegrationToolInvocation, McpToolInvocation, ModelUsage, PhaseTiming, RunFile,
     RunFileSource, SkillActivation, TaskToolInvocation,
 };
+pub use run_response::RunResponse;
 pub use scalars::{DECIMAL_PATTERN, Decimal, SESSION_ID_MAX_CHARS, SESSION_ID_PATTERN, SessionId};
 pub use serialized::Serialized;
 
@@ -35,9 +33,6 @@ pub use serialized::Serialized;
 pub const API_TITLE: &str = "Task Agent Runs API";
 /// Version of the contract, as the spec's `info.version` has it.
 pub const API_VERSION: semver::Version = semver::Version::new(1, 0, 0);
-
-/// A run with its `ETag`.
-pub type RunResponse = HttpResponseHeaders<HttpResponseOk<Serialized<TaskAgentRun>>, RunHeaders>;
 
 /// Records of task agent executions ("runs"): read one, list a task agent's
 /// runs, and let the agent runtime create or replace them.
@@ -95,7 +90,7 @@ pub trait TaskAgentRunsApi {
         path: Path<RunPath>,
         headers: Header<PutRunHeaders>,
         body: TypedBody<TaskAgentRunWrite>,
-    ) -> Result<PutRunResponse, HttpError>;
+    ) -> Result<RunResponse, HttpError>;
 }
 
 /// What the API is for, as the spec's `info.description` has it.

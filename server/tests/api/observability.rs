@@ -161,11 +161,12 @@ async fn an_internal_error_is_a_generic_500_with_its_cause_in_the_log() {
             .unwrap();
         assert_eq!(created.status(), 201);
     }
-    // Damage one stored run behind the server's back.
+    // Damage one stored run behind the server's back: a line break in its
+    // ETag, which no header can carry.
     let connection = storage.sqlite_connection();
     connection
         .execute(
-            "UPDATE task_agent_runs SET body = '{\"truncated' WHERE run_id = ?1",
+            "UPDATE task_agent_runs SET etag = 'line' || char(10) || 'break' WHERE run_id = ?1",
             [broken],
         )
         .unwrap();
@@ -188,7 +189,7 @@ async fn an_internal_error_is_a_generic_500_with_its_cause_in_the_log() {
         line["error_message_internal"]
             .as_str()
             .unwrap()
-            .contains("EOF"),
+            .contains("ETag"),
         "the cause, in the log: {line}"
     );
 

@@ -8,7 +8,7 @@ use serde_json::json;
 use task_agent_server::api::{RunPath, TaskAgentRun};
 use task_agent_server::etag::IfMatch;
 use task_agent_server::storage::{
-    Membership, PutError, PutOutcome, PutRejection, Role, RunRecord, RunWrite, StoreError,
+    Database, Membership, PutError, PutOutcome, PutRejection, Role, RunRecord, RunWrite, StoreError,
 };
 use uuid::Uuid;
 
@@ -326,7 +326,89 @@ async fn memberships_are_kept_per_organization(backend: Backend) {
     assert_eq!(store.role(org, "alice").await.unwrap(), None);
 }
 
+/// A new database holding one run, and the store open on it.
+async fn database_with_a_run(backend: Backend) -> (TestDatabase, Arc<dyn Database>, RunPath) {
+    let storage = TestDatabase::create(backend).await;
+    let store = storage.url.open().await.unwrap();
+    let path = new_path();
+    store
+        .put_run(record(path, "s", "running"), None)
+        .await
+        .unwrap();
+    (storage, store, path)
+}
+
+/// Reads send a run's body as it is stored, so the database refuses a body
+/// that is not JSON, whoever writes it, and keeps what it had.
+async fn the_database_refuses_a_body_that_is_not_json(backend: Backend) {
+    let (storage, store, path) = database_with_a_run(backend).await;
+    let before = store.get_run(&path).await.unwrap().unwrap();
+
+    let refused = storage
+        .execute("UPDATE task_agent_runs SET body = '{\"truncated'")
+        .await
+        .expect_err("a body that is not JSON is refused");
+    assert!(refused.to_lowercase().contains("json"), "{refused}");
+    let refused = storage
+        .execute(
+            // The stored run again, under another organization.
+            "INSERT INTO task_agent_runs SELECT project_id, org_id, task_agent_id, run_id, \
+             created_sec, created_nsec, 'other', status, is_error, had_task_tool_fail, \
+             had_mcp_tool_fail, duration_ms, task_agent_revision_id, etag, 'not json' \
+             FROM task_agent_runs",
+        )
+        .await
+        .expect_err("a new run whose body is not JSON is refused");
+    assert!(refused.to_lowercase().contains("json"), "{refused}");
+
+    let after = store.get_run(&path).await.unwrap().unwrap();
+    assert_eq!(after.run.json(), before.run.json());
+}
+
+/// The migration that made the database refuse a body that is not JSON
+/// checked the bodies stored before it: it fails on one that is not JSON,
+/// and the database stays as it was, for an operator to mend.
+async fn the_json_migration_fails_on_a_stored_body_that_is_not_json(backend: Backend) {
+    let (storage, store, _) = database_with_a_run(backend).await;
+    drop(store);
+    // The database as the previous version left it, with a damaged body.
+    let undo_the_constraint = match backend {
+        Backend::Sqlite => {
+            "DROP TRIGGER task_agent_runs_body_is_json_on_insert; \
+             DROP TRIGGER task_agent_runs_body_is_json_on_update;"
+        }
+        Backend::Postgres => {
+            "ALTER TABLE task_agent_runs DROP CONSTRAINT task_agent_runs_body_is_json;"
+        }
+    };
+    storage
+        .execute(&format!(
+            "{undo_the_constraint} DELETE FROM schema_migrations WHERE version = 3; \
+             UPDATE task_agent_runs SET body = '{{\"truncated';"
+        ))
+        .await
+        .unwrap();
+
+    let error = match storage.url.open().await {
+        Ok(_) => panic!("the migration accepted a body that is not JSON"),
+        Err(error) => format!("{error:#}"),
+    };
+    assert!(error.contains("migration 3"), "{error}");
+    assert!(error.to_lowercase().contains("json"), "{error}");
+    storage
+        .execute("UPDATE task_agent_runs SET body = '{}'")
+        .await
+        .expect("the damaged body can still be mended");
+    storage
+        .url
+        .open()
+        .await
+        .expect("then the migration applies");
+}
+
 crate::backend_tests!(
+    the_database_refuses_a_body_that_is_not_json,
+    the_json_migration_fails_on_a_stored_body_that_is_not_json,
     migrations_run_once_even_when_started_together,
     concurrent_creators_of_one_run_leave_one_creation,
     concurrent_conditional_writers_never_both_win,

@@ -26,13 +26,14 @@ use super::{
     RunFilter, RunRecord, RunStore, RunWrite, StoreError, StoredRun, Timestamp, plan_writes,
 };
 use super::{pending_migrations, stored};
-use crate::api::{RunPath, TaskAgentPath};
+use crate::api::{RunPath, Serialized, TaskAgentPath};
 
 /// Versioned migrations, applied in order; a version is never edited once
 /// released, only followed by a new one.
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("0001_runs.sql")),
     (2, include_str!("0002_memberships.sql")),
+    (3, include_str!("0003_body_is_json.sql")),
 ];
 
 /// Connections per server replica.
@@ -382,13 +383,10 @@ impl RunStore for PostgresStore {
                 ],
             )
             .await?;
-        row.map(|row| {
-            Ok(StoredRun {
-                etag: row.get(0),
-                run: stored::run_json(row.get(1))?,
-            })
-        })
-        .transpose()
+        Ok(row.map(|row| StoredRun {
+            etag: row.get(0),
+            run: Serialized::from_json(row.get(1)),
+        }))
     }
 
     async fn list_runs(
@@ -416,7 +414,7 @@ impl RunStore for PostgresStore {
                         created,
                         run_id: row.get(2),
                     },
-                    run: stored::run_json(row.get(3))?,
+                    run: Serialized::from_json(row.get(3)),
                 })
             })
             .collect()

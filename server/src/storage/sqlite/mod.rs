@@ -23,7 +23,7 @@ use super::{
     RunFilter, RunStore, RunWrite, StoreError, StoredRun, Timestamp, plan_writes,
 };
 use super::{pending_migrations, stored};
-use crate::api::{RunPath, TaskAgentPath};
+use crate::api::{RunPath, Serialized, TaskAgentPath};
 use writer::Writer;
 
 mod anchor;
@@ -34,6 +34,7 @@ mod writer;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("0001_runs.sql")),
     (2, include_str!("0002_memberships.sql")),
+    (3, include_str!("0003_body_is_json.sql")),
 ];
 
 /// How long a request waits for a connection, or for the write lock, before
@@ -240,13 +241,10 @@ impl RunStore for SqliteStore {
                     |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
                 )
                 .optional()?;
-            row.map(|(etag, body)| {
-                Ok(StoredRun {
-                    etag,
-                    run: stored::run_json(body)?,
-                })
-            })
-            .transpose()
+            Ok(row.map(|(etag, body)| StoredRun {
+                etag,
+                run: Serialized::from_json(body),
+            }))
         })
         .await
     }
@@ -279,7 +277,7 @@ impl RunStore for SqliteStore {
                         created: Timestamp { seconds, nanos },
                         run_id,
                     },
-                    run: stored::run_json(body)?,
+                    run: Serialized::from_json(body),
                 })
             })
             .collect()

@@ -104,6 +104,31 @@ impl TestDatabase {
         rusqlite::Connection::open(path).unwrap()
     }
 
+    /// Runs `sql` on a connection of another client, behind the server's
+    /// back; the database's error message if it refused.
+    pub async fn execute(&self, sql: &str) -> Result<(), String> {
+        match &self.url {
+            DatabaseUrl::Sqlite(_) => self
+                .sqlite_connection()
+                .execute_batch(sql)
+                .map_err(|error| error.to_string()),
+            DatabaseUrl::Postgres(url) => {
+                let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+                let connection = tokio::spawn(connection);
+                let result = client.batch_execute(sql).await.map_err(|error| {
+                    error
+                        .as_db_error()
+                        .map_or_else(|| error.to_string(), |db| db.message().to_owned())
+                });
+                drop(client);
+                let _ = connection.await;
+                result
+            }
+        }
+    }
+
     /// Takes the lock that writes of runs need, as a long transaction of
     /// another client would; reads go on.
     pub async fn lock_writes(&self) -> WriteLock {
