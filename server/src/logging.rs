@@ -63,14 +63,22 @@ struct RequestFields {
 }
 
 impl Serializer for RequestFields {
-    // Dropshot gives the method, the URI and the status as strings and the
-    // latency as a number: taken as they are, without formatting.
+    // Dropshot gives the method and the URI as strings and the status and
+    // the latency as numbers: taken as they are, without formatting.
     fn emit_str(&mut self, key: Key, value: &str) -> slog::Result {
         match key.as_ref() {
             "method" => self.method = Some(value.to_owned()),
             "uri" => self.uri = Some(value.to_owned()),
-            "response_code" => self.status = value.parse().ok(),
             _ => {}
+        }
+        Ok(())
+    }
+
+    // The status comes as a number: without this, slog would format it for
+    // `emit_arguments` to parse back, on every request.
+    fn emit_u16(&mut self, key: Key, value: u16) -> slog::Result {
+        if key.as_ref() == "response_code" {
+            self.status = Some(value);
         }
         Ok(())
     }
@@ -86,7 +94,6 @@ impl Serializer for RequestFields {
         match key.as_ref() {
             "method" => self.method = Some(value.to_string()),
             "uri" => self.uri = Some(value.to_string()),
-            "response_code" => self.status = value.to_string().parse().ok(),
             "latency_us" => self.latency_us = value.to_string().parse().ok(),
             _ => {}
         }

@@ -30,9 +30,15 @@ fn segments(path: &str) -> impl Iterator<Item = &str> {
 /// The path of a request target, which may be in absolute form
 /// (`http://host/path?query`).
 fn request_path(target: &str) -> &str {
-    let path = match target.split_once("://") {
-        Some((_, rest)) => rest.find('/').map_or("", |start| &rest[start..]),
-        None => target,
+    // The origin form (`/path?query`), which nearly every request has, needs
+    // no search for a scheme.
+    let path = if target.starts_with('/') {
+        target
+    } else {
+        match target.split_once("://") {
+            Some((_, rest)) => rest.find('/').map_or("", |start| &rest[start..]),
+            None => target,
+        }
     };
     path.split('?').next().unwrap_or_default()
 }
