@@ -112,20 +112,11 @@ impl TestDatabase {
                 .sqlite_connection()
                 .execute_batch(sql)
                 .map_err(|error| error.to_string()),
-            DatabaseUrl::Postgres(url) => {
-                let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-                    .await
-                    .unwrap();
-                let connection = tokio::spawn(connection);
-                let result = client.batch_execute(sql).await.map_err(|error| {
-                    error
-                        .as_db_error()
-                        .map_or_else(|| error.to_string(), |db| db.message().to_owned())
-                });
-                drop(client);
-                let _ = connection.await;
-                result
-            }
+            DatabaseUrl::Postgres(url) => postgres_batch(url, sql).await.map_err(|error| {
+                error
+                    .as_db_error()
+                    .map_or_else(|| error.to_string(), |db| db.message().to_owned())
+            }),
         }
     }
 
@@ -139,12 +130,7 @@ impl TestDatabase {
                 WriteLock::Sqlite(connection)
             }
             DatabaseUrl::Postgres(url) => {
-                let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-                    .await
-                    .unwrap();
-                let connection = tokio::spawn(async move {
-                    let _ = connection.await;
-                });
+                let (client, connection) = postgres_client(url).await;
                 client
                     .batch_execute("BEGIN; LOCK TABLE task_agent_runs IN EXCLUSIVE MODE")
                     .await
@@ -155,18 +141,32 @@ impl TestDatabase {
     }
 }
 
-/// Runs `sql` on the administrative connection.
-async fn admin(url: &str, sql: &str) {
+/// A client of the PostgreSQL database at `url`, with the task that drives
+/// its connection.
+async fn postgres_client(url: &str) -> (tokio_postgres::Client, tokio::task::JoinHandle<()>) {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
         .unwrap_or_else(|error| panic!("connecting to {POSTGRES_URL_VARIABLE}: {error}"));
-    let connection = tokio::spawn(connection);
-    client
-        .batch_execute(sql)
-        .await
-        .unwrap_or_else(|error| panic!("{sql}: {error}"));
+    let connection = tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    (client, connection)
+}
+
+/// Runs `sql` on a connection of its own to `url`, closed afterwards.
+async fn postgres_batch(url: &str, sql: &str) -> Result<(), tokio_postgres::Error> {
+    let (client, connection) = postgres_client(url).await;
+    let result = client.batch_execute(sql).await;
     drop(client);
     let _ = connection.await;
+    result
+}
+
+/// Runs `sql` on the administrative connection.
+async fn admin(url: &str, sql: &str) {
+    postgres_batch(url, sql)
+        .await
+        .unwrap_or_else(|error| panic!("{sql}: {error}"));
 }
 
 impl Drop for TestDatabase {
