@@ -115,9 +115,9 @@ pub enum Change {
     SecuritySchemeChanged,
     PropertyAdded {
         required: bool,
-        /// Whether the released object admitted no other properties
-        /// (`additionalProperties: false`).
-        closed_before: bool,
+        /// Whether the released object said it admits other properties
+        /// (`additionalProperties: true`).
+        open_before: bool,
     },
     PropertyRemoved {
         /// Whether the object still admits it as an unknown property.
@@ -343,7 +343,7 @@ impl Change {
             ),
             Change::PropertyAdded {
                 required,
-                closed_before,
+                open_before,
             } => Rule::by_side(
                 "property-added",
                 if required {
@@ -351,13 +351,17 @@ impl Change {
                 } else {
                     (Compatible, "existing clients may leave it out")
                 },
-                if closed_before {
+                if open_before {
                     (
-                        Breaking,
-                        "the released object admitted no other property, so strict clients reject it",
+                        Compatible,
+                        "the released object admits other properties, so clients accept it",
                     )
                 } else {
-                    (Compatible, "clients ignore properties they do not know")
+                    (
+                        Breaking,
+                        "the released object did not say it admits other properties \
+                         (`additionalProperties: true`), so strict clients reject it",
+                    )
                 },
             ),
             Change::PropertyRemoved { still_accepted } => Rule::by_side(

@@ -129,16 +129,19 @@ impl<'a> Flat<'a> {
         })
     }
 
-    /// Whether the object admits no property it does not list.
-    fn is_closed(&self) -> bool {
-        self.get("additionalProperties") == Some(&Value::Bool(false))
+    /// Whether the object says that it admits properties it does not list.
+    fn admits_unknown(&self) -> bool {
+        matches!(self.additional(), Additional::Any)
     }
 
-    /// What `additionalProperties` admits, from least to most; absent,
-    /// `true` and `{}` all admit anything.
+    /// What `additionalProperties` admits, from least to most. JSON Schema
+    /// reads an absent keyword as `true`, but openapi-generator's clients
+    /// read it as `false` (its `disallowAdditionalPropertiesIfNotPresent`
+    /// defaults to true: its Go client rejects an unknown field), so only
+    /// `true` and `{}` admit anything.
     fn additional(&self) -> Additional<'a> {
         match self.keywords.get("additionalProperties") {
-            None => Additional::Any,
+            None => Additional::Unsaid,
             Some(at) => match at.value {
                 Value::Bool(true) => Additional::Any,
                 Value::Object(schema) if schema.is_empty() => Additional::Any,
@@ -199,6 +202,8 @@ impl<'a> Flat<'a> {
 /// What an object admits besides its listed properties.
 enum Additional<'a> {
     Nothing,
+    /// No `additionalProperties`: as `false`, for the generators that matter.
+    Unsaid,
     Schema(At<'a>),
     Any,
 }
@@ -206,7 +211,7 @@ enum Additional<'a> {
 impl Additional<'_> {
     fn rank(&self) -> u8 {
         match self {
-            Additional::Nothing => 0,
+            Additional::Nothing | Additional::Unsaid => 0,
             Additional::Schema(_) => 1,
             Additional::Any => 2,
         }
@@ -215,6 +220,7 @@ impl Additional<'_> {
     fn describe(&self) -> &'static str {
         match self {
             Additional::Nothing => "false",
+            Additional::Unsaid => "absent (read as false)",
             Additional::Schema(_) => "a schema",
             Additional::Any => "true",
         }
@@ -410,7 +416,7 @@ impl<'a> Walk<'a> {
                         _ => (
                             Location::Released(o.pointer),
                             format!("`{name}` removed"),
-                            !new.is_closed(),
+                            new.admits_unknown(),
                         ),
                     };
                     let change = Change::PropertyRemoved { still_accepted };
@@ -424,7 +430,7 @@ impl<'a> Walk<'a> {
                     };
                     let change = Change::PropertyAdded {
                         required: n.required,
-                        closed_before: old.is_closed(),
+                        open_before: old.admits_unknown(),
                     };
                     let location = Location::Current(n.pointer);
                     self.record(change, Some(side), location, detail, Some(&usage));

@@ -792,11 +792,15 @@ const CASES: &[Case] = &[
     },
     Case {
         name: "request property removed from an open object",
-        before: &[Remove(
+        before: &[Set(
             "/components/schemas/ThingWrite/additionalProperties",
+            "true",
         )],
         after: &[
-            Remove("/components/schemas/ThingWrite/additionalProperties"),
+            Set(
+                "/components/schemas/ThingWrite/additionalProperties",
+                "true",
+            ),
             Remove("/components/schemas/ThingWrite/properties/note"),
         ],
         expected: &[(
@@ -839,11 +843,17 @@ const CASES: &[Case] = &[
     },
     Case {
         name: "response property added to an open object",
-        before: &[],
-        after: &[Set(
-            "/components/schemas/Thing/properties/color",
-            "{type: string}",
+        before: &[Set(
+            "/components/schemas/Thing/additionalProperties",
+            "true",
         )],
+        after: &[
+            Set("/components/schemas/Thing/additionalProperties", "true"),
+            Set(
+                "/components/schemas/Thing/properties/color",
+                "{type: string}",
+            ),
+        ],
         expected: &[(
             "property-added",
             RES,
@@ -874,9 +884,27 @@ const CASES: &[Case] = &[
         ],
     },
     Case {
-        name: "required response property added to an open object",
+        name: "response property added to an object that does not say it is open",
         before: &[],
+        after: &[Set(
+            "/components/schemas/Thing/properties/color",
+            "{type: string}",
+        )],
+        expected: &[(
+            "property-added",
+            RES,
+            B,
+            "/components/schemas/Thing/properties/color",
+        )],
+    },
+    Case {
+        name: "required response property added to an open object",
+        before: &[Set(
+            "/components/schemas/Thing/additionalProperties",
+            "true",
+        )],
         after: &[
+            Set("/components/schemas/Thing/additionalProperties", "true"),
             Set(
                 "/components/schemas/Thing/properties/color",
                 "{type: string}",
@@ -1214,13 +1242,30 @@ const CASES: &[Case] = &[
         )],
     },
     Case {
-        name: "additionalProperties {} is no constraint",
-        before: &[],
+        name: "additionalProperties {} is true, absent is false",
+        before: &[Set(
+            "/components/schemas/Thing/additionalProperties",
+            "true",
+        )],
         after: &[
             Set("/components/schemas/Thing/additionalProperties", "{}"),
-            Set("/components/schemas/Error/additionalProperties", "true"),
+            Set("/components/schemas/Error/additionalProperties", "false"),
         ],
         expected: &[],
+    },
+    Case {
+        name: "a response object said to be open",
+        before: &[],
+        after: &[Set(
+            "/components/schemas/Thing/additionalProperties",
+            "true",
+        )],
+        expected: &[(
+            "additionalProperties-widened",
+            RES,
+            B,
+            "/components/schemas/Thing/additionalProperties",
+        )],
     },
     Case {
         name: "a change behind not",
@@ -1253,9 +1298,15 @@ const CASES: &[Case] = &[
     },
     Case {
         name: "request object opened, response object closed",
-        before: &[],
+        before: &[Set(
+            "/components/schemas/Thing/additionalProperties",
+            "true",
+        )],
         after: &[
-            Remove("/components/schemas/ThingWrite/additionalProperties"),
+            Set(
+                "/components/schemas/ThingWrite/additionalProperties",
+                "true",
+            ),
             Set("/components/schemas/Thing/additionalProperties", "false"),
         ],
         expected: &[
@@ -1647,10 +1698,10 @@ fn every_kind_of_change() -> Vec<Change> {
             },
             Change::PropertyRequirement { now_required: flag },
         ]);
-        for closed_before in [false, true] {
+        for open_before in [false, true] {
             kinds.push(Change::PropertyAdded {
                 required: flag,
-                closed_before,
+                open_before,
             });
         }
     }
