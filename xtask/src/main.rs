@@ -42,6 +42,15 @@ enum Command {
     },
     /// Regenerate the client, its CLI and its mocks from openapi.yaml (client/src/generated*.rs).
     Generate,
+    /// Classify the changes from one contract to another and print the worst
+    /// impact last (the client matrix sets this verdict beside what clients do).
+    #[command(hide = true)]
+    Compare {
+        /// The older contract
+        older: PathBuf,
+        /// The newer contract
+        newer: PathBuf,
+    },
     /// Drive a mixed load (reads, lists, writes, bad requests) against a release build and report errors and memory.
     Soak {
         /// How long, in seconds
@@ -177,6 +186,17 @@ fn run(cli: Cli) -> Result<bool> {
                     return Ok(false);
                 }
             }
+            Ok(true)
+        }
+        Command::Compare { older, newer } => {
+            let report = compat::compare(
+                &compat::Contract::read(&older)?,
+                None,
+                &compat::Contract::read(&newer)?,
+            )?;
+            print!("{report}");
+            let worst = report.worst().map_or("none", compat::Impact::name);
+            println!("worst impact: {worst}");
             Ok(true)
         }
         Command::Bench(options) => bench::bench(&options),

@@ -27,6 +27,7 @@ use serde_json::Value;
 
 pub use released::{RELEASED_DIR, Recorded, ReleasedContracts};
 pub use report::CompatReport;
+pub use rules::Impact;
 
 use crate::spec_file::SpecFile;
 
@@ -106,12 +107,22 @@ pub fn check(
             current: current.version.clone(),
         });
     };
-    let findings = walk::compare(&latest.json, &current.json)?;
+    compare(&latest, released.latest_final()?.as_ref(), current)
+}
+
+/// Compares `current` with an `older` contract, given the latest final
+/// release, if any, for the version policy.
+pub fn compare(
+    older: &Contract,
+    last_final: Option<&Version>,
+    current: &Contract,
+) -> Result<CompatReport, CompatError> {
+    let findings = walk::compare(&older.json, &current.json)?;
     Ok(CompatReport::Compared(report::Comparison::new(
-        latest.version,
-        released.latest_final()?.as_ref(),
+        older.version.clone(),
+        last_final,
         current.version.clone(),
-        latest.text == current.text,
+        older.text == current.text,
         findings,
     )))
 }

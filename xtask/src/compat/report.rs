@@ -35,6 +35,16 @@ pub struct Comparison {
 }
 
 impl CompatReport {
+    /// The impact of the worst change, if anything changed.
+    pub fn worst(&self) -> Option<Impact> {
+        match self {
+            CompatReport::Unreleased { .. } => None,
+            CompatReport::Compared(comparison) => {
+                comparison.findings.iter().map(|f| f.impact().0).max()
+            }
+        }
+    }
+
     /// Whether `info.version` says what changed.
     pub fn passes(&self) -> bool {
         match self {
