@@ -7,7 +7,7 @@ use progenitor_client::{ClientHooks, OperationInfo, RequestBuilderExt, encode_pa
 ///  Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
-    /// How full the model's context window got during the run.
+    /// How full the model's context window got during the run; `null` where it was not recorded.
     #[derive(
         ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
     )]
@@ -24,7 +24,7 @@ pub mod types {
             Default::default()
         }
     }
-    /// A credit amount as a decimal string (for example `"0.0450"`): an optional sign, digits with at most one decimal point, and at least one digit.
+    /// A credit amount as a decimal string (for example `"0.0450"`): an optional sign, digits with at most one decimal point, and at least one digit; `null` where no amount is known.
     #[derive(
         ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd, schemars::JsonSchema,
     )]
@@ -46,10 +46,10 @@ pub mod types {
         fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
             static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
                 ::std::sync::LazyLock::new(|| {
-                    ::regress::Regex::new("^(?!^[-+.]*$)[+-]?0*\\d*\\.?\\d*$").unwrap()
+                    ::regress::Regex::new("^[+-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)$").unwrap()
                 });
             if PATTERN.find(value).is_none() {
-                return Err("doesn't match pattern \"^(?!^[-+.]*$)[+-]?0*\\d*\\.?\\d*$\"".into());
+                return Err("doesn't match pattern \"^[+-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)$\"".into());
             }
             Ok(Self(value.to_string()))
         }
@@ -255,9 +255,9 @@ pub mod types {
                 return Err("shorter than 1 characters".into());
             }
             static PATTERN: ::std::sync::LazyLock<::regress::Regex> =
-                ::std::sync::LazyLock::new(|| ::regress::Regex::new("^[^\\u0000]*$").unwrap());
+                ::std::sync::LazyLock::new(|| ::regress::Regex::new("^[^\\x00]*$").unwrap());
             if PATTERN.find(value).is_none() {
-                return Err("doesn't match pattern \"^[^\\u0000]*$\"".into());
+                return Err("doesn't match pattern \"^[^\\x00]*$\"".into());
             }
             Ok(Self(value.to_string()))
         }
@@ -422,7 +422,7 @@ pub mod types {
             Default::default()
         }
     }
-    /// The body of `PUT`: a complete run record as its writer (the agent runtime) holds it. `id` and `task_agent_id` come from the path. Nullable fields may be omitted (meaning `null`), the flags default to `false`, and `model_usages` and `files` default to empty. Unknown fields are rejected.
+    /// The body of `PUT`: a complete run record as its writer (the agent runtime) holds it. `id` and `task_agent_id` come from the path. Nullable fields may be omitted (meaning `null`), the flags default to `false`, and `model_usages` and `files` default to empty. Unknown fields are rejected. Timestamps keep millisecond precision: digits after the millisecond are dropped.
     #[derive(
         ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
     )]
@@ -2686,7 +2686,7 @@ pub mod types {
 ///
 /// Every request needs a bearer JWT access token (Ory Hydra JWT access tokens, or Ory Kratos session tokens). Reading needs membership of the organization; writing needs the `writer` role and the `task_agent_runs:write` scope. Errors share one body, `Error`, and every response carries the `x-request-id` header that the server logs under.
 ///
-/// Version: 1.0.0
+/// Version: 2.0.0
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
@@ -2728,7 +2728,7 @@ impl Client {
 }
 impl ClientInfo<crate::ClientState> for Client {
     fn api_version() -> &'static str {
-        "1.0.0"
+        "2.0.0"
     }
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()

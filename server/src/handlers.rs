@@ -11,7 +11,7 @@ use futures::FutureExt;
 use uuid::Uuid;
 
 use crate::api::{
-    PutRunHeaders, RunListQuery, RunPath, RunResponse, TaskAgentPath, TaskAgentRunPage,
+    Open, PutRunHeaders, RunListQuery, RunPath, RunResponse, TaskAgentPath, TaskAgentRunPage,
     TaskAgentRunWrite, TaskAgentRunsApi,
 };
 use crate::auth::Access;
@@ -81,13 +81,13 @@ impl TaskAgentRunsApi for TaskAgentRunsImpl {
         rqctx: RequestContext<ServerContext>,
         path: Path<TaskAgentPath>,
         query: Query<RunListQuery>,
-    ) -> Result<HttpResponseOk<TaskAgentRunPage>, HttpError> {
+    ) -> Result<HttpResponseOk<Open<TaskAgentRunPage>>, HttpError> {
         let path = path.into_inner();
         guarded(&rqctx, path.org_id, Access::Read, async {
             let page =
                 runs::list_runs(rqctx.context().database.as_ref(), &path, query.into_inner())
                     .await?;
-            Ok(HttpResponseOk(page))
+            Ok(HttpResponseOk(Open(page)))
         })
         .await
     }

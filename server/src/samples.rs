@@ -224,11 +224,15 @@ impl SampleRuns {
                 created: at(offset),
             })
             .collect();
+        let session_id = SessionId(format!("session-{}", index / 3));
+        if status == RunStatus::Pending {
+            return (path, not_started(session_id, created));
+        }
         let terminal = status.is_terminal();
         let had_task_tool_fail = task_tools.iter().any(|call| call.is_error);
         let had_mcp_tool_fail = mcp_tools.iter().any(|call| call.is_error);
         let write = TaskAgentRunWrite {
-            session_id: SessionId(format!("session-{}", index / 3)),
+            session_id,
             user_id: Some(mix.uuid()),
             input_tokens,
             output_tokens,
@@ -296,6 +300,46 @@ impl SampleRuns {
             line.extend(fields);
         }
         Value::Object(line).to_string()
+    }
+}
+
+/// A run that is queued but has not started: nothing of it is known yet but
+/// its session and when it was created, so every nullable field is null and
+/// every list empty (the samples show clients every null the contract allows).
+fn not_started(session_id: SessionId, created: DateTime<Utc>) -> TaskAgentRunWrite {
+    TaskAgentRunWrite {
+        session_id,
+        user_id: None,
+        input_tokens: 0,
+        output_tokens: 0,
+        total_tokens: 0,
+        charged_credits: None,
+        total_charged_credits: None,
+        created,
+        completed: None,
+        last_activity_at: None,
+        duration_ms: None,
+        status: RunStatus::Pending,
+        is_error: false,
+        task_agent_revision_id: None,
+        primary_llm_model_id: None,
+        fallback_llm_model_id: None,
+        invocation_id: None,
+        is_continuation: false,
+        used_fallback_model: false,
+        had_task_tool_fail: false,
+        had_mcp_tool_fail: false,
+        had_integration_tool_fail: false,
+        primary_failure_reason: None,
+        termination_reason: None,
+        task_tools_invoked: None,
+        mcp_tools_invoked: None,
+        integration_tools_invoked: None,
+        skills_activated: None,
+        phase_timings: None,
+        context_usage: None,
+        model_usages: Vec::new(),
+        files: Vec::new(),
     }
 }
 

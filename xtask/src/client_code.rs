@@ -2,13 +2,20 @@
 //! checked-in client, its command-line interface and its mocks byte for
 //! byte.
 //!
-//! One rule applies between the spec and progenitor: the client is lenient
-//! in what it accepts. `additionalProperties: false` (which the server
-//! enforces on what it is sent) is dropped, so that a field added to a
-//! response in a later version of the API never breaks a deployed client;
-//! and the enums a response carries (`RunStatus`, `RunFileSource`) are the
-//! hand-written types of `client/src/forward.rs`, which keep a value they do
-//! not know instead of failing the whole response.
+//! progenitor is given the spec in the form that makes one Rust type per
+//! concept (`lenient`):
+//!
+//! - the client is lenient in what it accepts: `additionalProperties` is
+//!   dropped (unknown fields are ignored, whatever the object says);
+//! - a request form `XWrite` (closed) and its response form `X` (open) are
+//!   one type, `X`, since they differ only in what they admit besides;
+//! - a nullable component (OpenAPI 3.0.3 puts `nullable` beside the `type`)
+//!   is made nullable where it is used instead, which typify reads as an
+//!   `Option` of the component's type rather than a wrapper of one;
+//! - the enums (`RunStatus` in requests, the open `OpenRunStatus` of
+//!   responses, and the same for file sources) are the hand-written types of
+//!   `client/src/forward.rs`, which keep a value they do not know instead of
+//!   failing the whole response.
 
 use std::fmt;
 use std::io::Write;
@@ -39,26 +46,121 @@ pub enum Output {
     Mock,
 }
 
-/// Enums of the spec replaced by forward-compatible types of the client.
-const FORWARD_COMPATIBLE: [&str; 2] = ["RunStatus", "RunFileSource"];
+/// Enums of the spec replaced by forward-compatible types of the client: the
+/// closed form that requests carry and the open form of responses are one
+/// type in Rust.
+const FORWARD_COMPATIBLE: [(&str, &str); 4] = [
+    ("RunStatus", "RunStatus"),
+    ("OpenRunStatus", "RunStatus"),
+    ("RunFileSource", "RunFileSource"),
+    ("OpenRunFileSource", "RunFileSource"),
+];
+
+/// Where `$ref`s to schemas point.
+const SCHEMAS: &str = "#/components/schemas/";
 
 /// The spec as progenitor is given it (see the module documentation).
 fn lenient(spec: &SpecFile) -> Result<openapiv3::OpenAPI> {
-    fn drop_closed_objects(value: &mut Value) {
-        match value {
-            Value::Object(object) => {
-                if object.get("additionalProperties") == Some(&Value::Bool(false)) {
-                    object.remove("additionalProperties");
-                }
-                object.values_mut().for_each(drop_closed_objects);
-            }
-            Value::Array(items) => items.iter_mut().for_each(drop_closed_objects),
-            _ => {}
-        }
-    }
     let mut json = spec.json.clone();
-    drop_closed_objects(&mut json);
+    let schemas = json["components"]["schemas"]
+        .as_object_mut()
+        .context("the spec has no components.schemas")?;
+    let one_form = merge_request_forms(schemas);
+    let nullable = take_nullable_components(schemas);
+    for_each_object(&mut json, &mut |object| {
+        if matches!(object.get("additionalProperties"), Some(Value::Bool(_))) {
+            object.remove("additionalProperties");
+        }
+        let target = object
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|reference| reference.strip_prefix(SCHEMAS))
+            .map(str::to_owned);
+        if let Some(name) = target.and_then(|name| one_form.get(&name).cloned()) {
+            object.insert("$ref".to_owned(), Value::from(format!("{SCHEMAS}{name}")));
+        }
+        if let Some(kind) = nullable_reference(object, &one_form, &nullable) {
+            object.insert("type".to_owned(), kind);
+            object.insert("nullable".to_owned(), Value::Bool(true));
+        }
+    });
     Ok(serde_json::from_value(json)?)
+}
+
+/// Drops each request form `XWrite` that has the properties of its response
+/// form `X` (they differ only in what they admit besides, which this client
+/// ignores): the client sends and receives one type. Returns the names
+/// merged, request form to response form.
+fn merge_request_forms(
+    schemas: &mut serde_json::Map<String, Value>,
+) -> std::collections::HashMap<String, String> {
+    let merged: std::collections::HashMap<String, String> = schemas
+        .iter()
+        .filter_map(|(name, request)| {
+            let response = schemas.get(name.strip_suffix("Write")?)?;
+            (request["properties"]
+                .as_object()
+                .map(|p| p.keys().collect::<Vec<_>>())
+                == response["properties"]
+                    .as_object()
+                    .map(|p| p.keys().collect::<Vec<_>>()))
+            .then(|| (name.clone(), name.trim_end_matches("Write").to_owned()))
+        })
+        .collect();
+    for name in merged.keys() {
+        schemas.remove(name);
+    }
+    merged
+}
+
+/// Takes `nullable` off the components that carry it, and returns each
+/// one's `type`. typify makes a nullable component a wrapper of an `Option`;
+/// made nullable where it is used, it is the component's own type in an
+/// `Option`.
+fn take_nullable_components(
+    schemas: &mut serde_json::Map<String, Value>,
+) -> std::collections::HashMap<String, Value> {
+    schemas
+        .iter_mut()
+        .filter_map(|(name, schema)| {
+            let schema = schema.as_object_mut()?;
+            schema
+                .remove("nullable")
+                .filter(|value| value == &Value::Bool(true))?;
+            Some((name.clone(), schema.get("type")?.clone()))
+        })
+        .collect()
+}
+
+/// The `type` of the nullable component that `object` refers to through
+/// `allOf` (under its merged name), if it does.
+fn nullable_reference(
+    object: &serde_json::Map<String, Value>,
+    one_form: &std::collections::HashMap<String, String>,
+    nullable: &std::collections::HashMap<String, Value>,
+) -> Option<Value> {
+    let [member] = object.get("allOf")?.as_array()?.as_slice() else {
+        return None;
+    };
+    let name = member["$ref"].as_str()?.strip_prefix(SCHEMAS)?;
+    nullable
+        .get(one_form.get(name).map_or(name, String::as_str))
+        .cloned()
+}
+
+fn for_each_object(value: &mut Value, visit: &mut impl FnMut(&mut serde_json::Map<String, Value>)) {
+    match value {
+        Value::Object(object) => {
+            visit(object);
+            object
+                .values_mut()
+                .for_each(|child| for_each_object(child, visit));
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|item| for_each_object(item, visit)),
+        _ => {}
+    }
 }
 
 fn generator() -> Generator {
@@ -69,9 +171,9 @@ fn generator() -> Generator {
         .with_inner_type(quote::quote!(crate::ClientState))
         .with_derive("PartialEq")
         .with_derive("schemars::JsonSchema");
-    for name in FORWARD_COMPATIBLE {
+    for (name, replacement) in FORWARD_COMPATIBLE {
         let impls = [TypeImpl::Display, TypeImpl::FromStr].into_iter();
-        settings.with_replacement(name, format!("crate::forward::{name}"), impls);
+        settings.with_replacement(name, format!("crate::forward::{replacement}"), impls);
     }
     Generator::new(&settings)
 }

@@ -14,6 +14,8 @@
 //!   the success response dropshot documents;
 //! - the parameter defaults in [`PARAMETER_DEFAULTS`] (dropshot drops the
 //!   metadata of parameter schemas), each equal to the server's own value;
+//! - `additionalProperties: true` on the `Error` schema (later versions may
+//!   add fields to errors, as to every response object);
 //! - links between operations, examples, servers and tag descriptions.
 //!
 //! Everything else must be equal: operations, parameters, request bodies,
@@ -228,8 +230,21 @@ fn take_spec_allowances(mut doc: Value, report: &mut SyncReport) -> Value {
         take_parameter_defaults(pointer, operation, report);
         take_links(operation, report);
     });
+    take_open_error_schema(&mut doc, report);
     strip_examples(&mut doc, report);
     doc
+}
+
+/// Removes `additionalProperties: true` from the `Error` schema: like every
+/// response object of the spec, errors may gain fields in later versions,
+/// which dropshot's own schema of them cannot say.
+fn take_open_error_schema(doc: &mut Value, report: &mut SyncReport) {
+    if let Some(Value::Object(error)) = doc.pointer_mut(&ERROR_SCHEMA_REF[1..])
+        && error.get("additionalProperties") == Some(&Value::Bool(true))
+    {
+        error.remove("additionalProperties");
+        report.allow("`additionalProperties: true` of the `Error` schema".to_owned());
+    }
 }
 
 /// Replaces every `$ref` to a reusable parameter, response, header, example
@@ -844,6 +859,17 @@ mod tests {
         assert_eq!(
             pointers(&compare(&spec, &server)),
             ["/components/schemas/RunFile/description"]
+        );
+    }
+
+    #[test]
+    fn only_an_open_error_schema_is_allowed() {
+        let (mut spec, server) = real_pair();
+        assert!(compare(&spec, &server).is_in_sync());
+        spec["components"]["schemas"]["Error"]["additionalProperties"] = json!(false);
+        assert_eq!(
+            pointers(&compare(&spec, &server)),
+            ["/components/schemas/Error/additionalProperties"]
         );
     }
 

@@ -20,6 +20,11 @@ fn repository_spec() -> Value {
     serde_norway::from_str(&text).unwrap()
 }
 
+/// The repository's `info.version`: the latest release.
+fn repository_version() -> semver::Version {
+    semver::Version::parse(repository_spec()["info"]["version"].as_str().unwrap()).unwrap()
+}
+
 fn write_spec(path: &Path, spec: &Value) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, serde_norway::to_string(spec).unwrap()).unwrap();
@@ -82,8 +87,10 @@ fn a_removed_response_field_fails_the_check() {
         report[2].contains("get_task_agent_run response 200 .duration_ms"),
         "{report:#?}"
     );
+    let version = repository_version();
+    let next = semver::Version::new(version.major + 1, 0, 0);
     assert!(
-        stdout.contains("spec ⇄ released 1.0.0: 1 change (1 breaking); info.version 1.0.0 is the released version; the changes need a major bump, to 2.0.0"),
+        stdout.contains(&format!("spec ⇄ released {version}: 1 change (1 breaking); info.version {version} is the released version; the changes need a major bump, to {next}")),
         "{stdout}"
     );
 }
@@ -102,7 +109,8 @@ fn the_compatibility_check_alone_fails_the_run() {
         .unwrap()
         .push("retry_count".into());
     let released_dir = dir.path().join("released");
-    write_spec(&released_dir.join("1.0.0.yaml"), &released);
+    let version = repository_version();
+    write_spec(&released_dir.join(format!("{version}.yaml")), &released);
 
     let (output, stdout) = xtask(&["check", "--released", path(&released_dir)]);
 
@@ -137,12 +145,16 @@ fn release_spec_records_a_version_once() {
         "--released",
         path(&released_dir),
     ];
-    let recorded = released_dir.join("1.0.0.yaml");
+    let version = repository_version();
+    let recorded = released_dir.join(format!("{version}.yaml"));
 
     let (output, stdout) = xtask(&args);
     assert!(output.status.success(), "{stdout}");
     assert!(stdout.starts_with("recorded "), "{stdout}");
-    assert!(stdout.contains("(info.version 1.0.0) as"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("(info.version {version}) as")),
+        "{stdout}"
+    );
     assert_eq!(
         std::fs::read(&recorded).unwrap(),
         std::fs::read(&spec_path).unwrap()
@@ -158,20 +170,28 @@ fn release_spec_records_a_version_once() {
     std::fs::write(&spec_path, &reworded).unwrap();
     let (output, stdout) = xtask(&args);
     assert!(!output.status.success(), "{stdout}");
+    let patch = semver::Version::new(version.major, version.minor, version.patch + 1);
     assert!(
-        stdout.contains("the changes need a patch bump, to 1.0.1"),
+        stdout.contains(&format!("the changes need a patch bump, to {patch}")),
         "{stdout}"
     );
     assert_eq!(std::fs::read_to_string(&recorded).unwrap(), original);
 
     std::fs::write(
         &spec_path,
-        reworded.replacen("version: 1.0.0", "version: 1.0.1", 1),
+        reworded.replacen(
+            &format!("version: {version}"),
+            &format!("version: {patch}"),
+            1,
+        ),
     )
     .unwrap();
     let (output, stdout) = xtask(&args);
     assert!(output.status.success(), "{stdout}");
-    assert!(released_dir.join("1.0.1.yaml").exists(), "{stdout}");
+    assert!(
+        released_dir.join(format!("{patch}.yaml")).exists(),
+        "{stdout}"
+    );
 }
 
 /// A release directory may hold hidden files (`.gitkeep`), and the final

@@ -2,41 +2,66 @@
 //!
 //! schemars 0.8 never lists an `Option` field as required, but a response
 //! carries every field, so nullable response fields use `schema_with` (which
-//! makes the field required unless it also has `#[serde(default)]`).
+//! makes the field required unless it also has `#[serde(default)]`); and it
+//! marks every `Option` `nullable`, which a query parameter cannot be.
 
 use schemars::r#gen::SchemaGenerator;
 use schemars::schema::{Schema, SchemaObject, SubschemaValidation};
 use serde_json::Value;
 
-/// `T`, or `null`. A reference is wrapped in `allOf`, as OpenAPI 3.0 ignores
-/// siblings of `$ref` (so `nullable` and the field's description survive),
-/// and the wrapper repeats the referenced schema's `type`, without which
-/// OpenAPI 3.0.3 gives `nullable` no effect.
+/// `T`, or `null`. OpenAPI 3.0.3 gives `nullable` effect only beside a
+/// `type`, so a reference cannot be made nullable where it is used (strict
+/// validators then refuse `null`, and openapi-python-client reads such a
+/// field as never null): the component itself admits `null` (every use of
+/// it in this API may be null), and the reference is wrapped in `allOf`,
+/// which keeps the field's own description.
 pub fn nullable<T: schemars::JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
-    let inner = generator.subschema_for::<T>();
-    let mut schema = match inner {
-        Schema::Object(object) if object.is_ref() => SchemaObject {
-            instance_type: generator
-                .definitions()
-                .get(&T::schema_name())
-                .and_then(|definition| definition.clone().into_object().instance_type),
-            subschemas: Some(Box::new(SubschemaValidation {
-                all_of: Some(vec![Schema::Object(object)]),
+    match generator.subschema_for::<T>() {
+        Schema::Object(reference) if reference.is_ref() => {
+            if let Some(Schema::Object(component)) =
+                generator.definitions_mut().get_mut(&T::schema_name())
+            {
+                component
+                    .extensions
+                    .insert("nullable".to_owned(), Value::Bool(true));
+            }
+            Schema::Object(SchemaObject {
+                subschemas: Some(Box::new(SubschemaValidation {
+                    all_of: Some(vec![Schema::Object(reference)]),
+                    ..Default::default()
+                })),
                 ..Default::default()
-            })),
-            ..Default::default()
-        },
-        other => other.into_object(),
-    };
-    schema
-        .extensions
-        .insert("nullable".to_owned(), Value::Bool(true));
-    Schema::Object(schema)
+            })
+        }
+        inline => {
+            let mut schema = inline.into_object();
+            schema
+                .extensions
+                .insert("nullable".to_owned(), Value::Bool(true));
+            Schema::Object(schema)
+        }
+    }
+}
+
+/// `T`, for a query parameter that may be left out. schemars marks an
+/// `Option` `nullable`, but a query string cannot carry `null`, and
+/// generated clients that read `nullable` send `?name=null`.
+pub fn optional<T: schemars::JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+    generator.subschema_for::<T>()
 }
 
 /// A count (of milliseconds, tokens, ...) that is at least zero, or `null`.
 pub fn nullable_count(generator: &mut SchemaGenerator) -> Schema {
-    let mut schema = nullable::<i64>(generator).into_object();
+    at_least_zero(nullable::<i64>(generator))
+}
+
+/// A count that is at least zero, for a query parameter that may be left out.
+pub fn optional_count(generator: &mut SchemaGenerator) -> Schema {
+    at_least_zero(optional::<i64>(generator))
+}
+
+fn at_least_zero(schema: Schema) -> Schema {
+    let mut schema = schema.into_object();
     schema.number().minimum = Some(0.0);
     Schema::Object(schema)
 }

@@ -5,7 +5,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::field_schemas::nullable;
+use super::field_schemas::{nullable, optional, optional_count};
+use super::forms::Open;
 use super::run::{RunStatus, TaskAgentRun};
 use super::serialized::Serialized;
 
@@ -22,29 +23,48 @@ fn default_page_limit() -> i64 {
 #[derive(Clone, Debug, Deserialize, JsonSchema, PartialEq)]
 pub struct RunListQuery {
     /// Only runs of this ADK session.
+    #[serde(default)]
+    #[schemars(schema_with = "optional::<String>")]
     pub session_id: Option<String>,
     /// Only runs whose `is_error` is this value.
+    #[serde(default)]
+    #[schemars(schema_with = "optional::<bool>")]
     pub is_error: Option<bool>,
     /// Only runs whose `had_task_tool_fail` is this value.
+    #[serde(default)]
+    #[schemars(schema_with = "optional::<bool>")]
     pub had_task_tool_fail: Option<bool>,
     /// Only runs whose `had_mcp_tool_fail` is this value.
+    #[serde(default)]
+    #[schemars(schema_with = "optional::<bool>")]
     pub had_mcp_tool_fail: Option<bool>,
     /// Only runs in this status.
+    #[serde(default)]
+    #[schemars(schema_with = "optional::<RunStatus>")]
     pub status: Option<RunStatus>,
     /// Only runs created at or after this instant.
+    #[serde(default)]
+    #[schemars(schema_with = "optional::<DateTime<Utc>>")]
     pub created_after: Option<DateTime<Utc>>,
     /// Only runs created strictly before this instant.
+    #[serde(default)]
+    #[schemars(schema_with = "optional::<DateTime<Utc>>")]
     pub created_before: Option<DateTime<Utc>>,
     /// Only runs whose `duration_ms` is known and at least this value.
-    #[schemars(range(min = 0))]
+    #[serde(default)]
+    #[schemars(schema_with = "optional_count")]
     pub min_duration_ms: Option<i64>,
     /// Only runs of this revision of the task agent.
+    #[serde(default)]
+    #[schemars(schema_with = "optional::<Uuid>")]
     pub task_agent_revision_id: Option<Uuid>,
     /// Maximum number of runs on the page (1 to 100).
     #[serde(default = "default_page_limit")]
     #[schemars(range(min = 1, max = 100))]
     pub page_limit: i64,
     /// Where to continue: `pagination.next_cursor` of the previous page.
+    #[serde(default)]
+    #[schemars(schema_with = "optional::<String>")]
     pub cursor: Option<String>,
 }
 
@@ -52,8 +72,10 @@ pub struct RunListQuery {
 #[derive(Clone, Debug, JsonSchema, Serialize)]
 pub struct TaskAgentRunPage {
     /// The runs on this page.
+    #[schemars(with = "Vec<Open<TaskAgentRun>>")]
     pub results: Vec<Serialized<TaskAgentRun>>,
     /// How to get the next page.
+    #[schemars(with = "Open<Pagination>")]
     pub pagination: Pagination,
 }
 

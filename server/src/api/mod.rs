@@ -6,6 +6,7 @@
 //! it with the spec).
 
 mod field_schemas;
+mod forms;
 mod headers;
 mod list;
 mod path;
@@ -14,9 +15,11 @@ mod run_parts;
 mod run_response;
 mod scalars;
 mod serialized;
+mod timestamps;
 
 use dropshot::{Header, HttpError, HttpResponseOk, Path, Query, RequestContext, TypedBody};
 
+pub use forms::{Open, Write};
 pub use headers::{PutRunHeaders, RunHeaders};
 pub use list::{MAX_PAGE_LIMIT, Pagination, RunListQuery, TaskAgentRunPage};
 pub use path::{RunPath, TaskAgentPath};
@@ -32,7 +35,7 @@ pub use serialized::Serialized;
 /// Title of the API, as the spec's `info.title` has it.
 pub const API_TITLE: &str = "Task Agent Runs API";
 /// Version of the contract, as the spec's `info.version` has it.
-pub const API_VERSION: semver::Version = semver::Version::new(1, 0, 0);
+pub const API_VERSION: semver::Version = semver::Version::new(2, 0, 0);
 
 /// Records of task agent executions ("runs"): read one, list a task agent's
 /// runs, and let the agent runtime create or replace them.
@@ -70,7 +73,7 @@ pub trait TaskAgentRunsApi {
         rqctx: RequestContext<Self::Context>,
         path: Path<TaskAgentPath>,
         query: Query<RunListQuery>,
-    ) -> Result<HttpResponseOk<TaskAgentRunPage>, HttpError>;
+    ) -> Result<HttpResponseOk<Open<TaskAgentRunPage>>, HttpError>;
 
     /// Create or replace a task agent run
     ///

@@ -11,11 +11,13 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::field_schemas::{nullable, nullable_count};
+use super::forms::{Open, Write};
 use super::run_parts::{
     ContextUsage, IntegrationToolInvocation, McpToolInvocation, ModelUsage, PhaseTiming, RunFile,
     SkillActivation, TaskToolInvocation,
 };
 use super::scalars::{Decimal, SessionId};
+use super::timestamps::{millis, optional_millis};
 
 /// Lifecycle state of a run. `completed`, `failed` and `cancelled` are
 /// terminal: a terminal run has `completed` set and can no longer change.
@@ -154,32 +156,34 @@ pub struct TaskAgentRun {
     #[serde(deserialize_with = "Option::deserialize")]
     pub termination_reason: Option<String>,
     /// Task tools the run invoked, in order.
-    #[schemars(schema_with = "nullable::<Vec<TaskToolInvocation>>")]
+    #[schemars(schema_with = "nullable::<Vec<Open<TaskToolInvocation>>>")]
     #[serde(deserialize_with = "Option::deserialize")]
     pub task_tools_invoked: Option<Vec<TaskToolInvocation>>,
     /// MCP tools the run invoked, in order.
-    #[schemars(schema_with = "nullable::<Vec<McpToolInvocation>>")]
+    #[schemars(schema_with = "nullable::<Vec<Open<McpToolInvocation>>>")]
     #[serde(deserialize_with = "Option::deserialize")]
     pub mcp_tools_invoked: Option<Vec<McpToolInvocation>>,
     /// Integration tools the run invoked, in order.
-    #[schemars(schema_with = "nullable::<Vec<IntegrationToolInvocation>>")]
+    #[schemars(schema_with = "nullable::<Vec<Open<IntegrationToolInvocation>>>")]
     #[serde(deserialize_with = "Option::deserialize")]
     pub integration_tools_invoked: Option<Vec<IntegrationToolInvocation>>,
     /// Skills the run activated, in order.
-    #[schemars(schema_with = "nullable::<Vec<SkillActivation>>")]
+    #[schemars(schema_with = "nullable::<Vec<Open<SkillActivation>>>")]
     #[serde(deserialize_with = "Option::deserialize")]
     pub skills_activated: Option<Vec<SkillActivation>>,
     /// Time spent in each phase of the run, in order.
-    #[schemars(schema_with = "nullable::<Vec<PhaseTiming>>")]
+    #[schemars(schema_with = "nullable::<Vec<Open<PhaseTiming>>>")]
     #[serde(deserialize_with = "Option::deserialize")]
     pub phase_timings: Option<Vec<PhaseTiming>>,
     /// How full the model's context window got.
-    #[schemars(schema_with = "nullable::<ContextUsage>")]
+    #[schemars(schema_with = "nullable::<Open<ContextUsage>>")]
     #[serde(deserialize_with = "Option::deserialize")]
     pub context_usage: Option<ContextUsage>,
     /// Token and credit usage per model (one row per model used).
+    #[schemars(with = "Vec<Open<ModelUsage>>")]
     pub model_usages: Vec<ModelUsage>,
     /// Files attached to the run: uploaded inputs and tool-generated outputs.
+    #[schemars(with = "Vec<Open<RunFile>>")]
     pub files: Vec<RunFile>,
 }
 
@@ -187,6 +191,14 @@ pub struct TaskAgentRun {
 /// holds it. `id` and `task_agent_id` come from the path. Nullable fields may
 /// be omitted (meaning `null`), the flags default to `false`, and
 /// `model_usages` and `files` default to empty. Unknown fields are rejected.
+/// Timestamps keep millisecond precision: digits after the millisecond are
+/// dropped.
+//
+// The nullable fields document no `default: null` (schemars writes one for
+// `#[serde(default)]`; `skip_serializing_if` stops it): left out means
+// null, as said above, while a written `null` default is code in
+// openapi-generator's Go client (`= null`, which does not compile beside an
+// `allOf`) and makes openapi-typescript require the field.
 #[derive(Clone, Debug, Deserialize, JsonSchema, PartialEq, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TaskAgentRunWrite {
@@ -194,6 +206,7 @@ pub struct TaskAgentRunWrite {
     pub session_id: SessionId,
     /// The user who started the run, if any.
     #[serde(default)]
+    #[schemars(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<Uuid>,
     /// Prompt tokens consumed across all model calls.
     #[schemars(range(min = 0))]
@@ -207,24 +220,30 @@ pub struct TaskAgentRunWrite {
     /// Credits charged for this run alone, as a decimal string.
     #[serde(default)]
     #[schemars(schema_with = "nullable::<Decimal>")]
+    #[schemars(skip_serializing_if = "Option::is_none")]
     pub charged_credits: Option<Decimal>,
     /// Credits charged for this run including its continuations, as a
     /// decimal string.
     #[serde(default)]
     #[schemars(schema_with = "nullable::<Decimal>")]
+    #[schemars(skip_serializing_if = "Option::is_none")]
     pub total_charged_credits: Option<Decimal>,
     /// When the run started.
+    #[serde(deserialize_with = "millis")]
     pub created: DateTime<Utc>,
     /// When the run reached a terminal status: required for `completed`,
     /// `failed` and `cancelled`, absent otherwise; not before `created`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_millis")]
+    #[schemars(skip_serializing_if = "Option::is_none")]
     pub completed: Option<DateTime<Utc>>,
     /// Last time the run made progress; not before `created`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_millis")]
+    #[schemars(skip_serializing_if = "Option::is_none")]
     pub last_activity_at: Option<DateTime<Utc>>,
     /// Wall-clock duration of the run in milliseconds.
     #[serde(default)]
     #[schemars(schema_with = "nullable_count")]
+    #[schemars(skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<i64>,
     /// Lifecycle state of the run.
     pub status: RunStatus,
@@ -233,15 +252,19 @@ pub struct TaskAgentRunWrite {
     pub is_error: bool,
     /// Revision of the task agent's configuration that ran.
     #[serde(default)]
+    #[schemars(skip_serializing_if = "Option::is_none")]
     pub task_agent_revision_id: Option<Uuid>,
     /// The model the run was configured to use.
     #[serde(default)]
+    #[schemars(skip_serializing_if = "Option::is_none")]
     pub primary_llm_model_id: Option<Uuid>,
     /// The model used after the primary one failed, if the run fell back.
     #[serde(default)]
+    #[schemars(skip_serializing_if = "Option::is_none")]
     pub fallback_llm_model_id: Option<Uuid>,
     /// ADK invocation id (for example `e-<uuid>`).
     #[serde(default)]
+    #[schemars(skip_serializing_if = "Option::is_none")]
     pub invocation_id: Option<String>,
     /// Whether this run continues an earlier run of the same session.
     #[serde(default)]
@@ -260,34 +283,49 @@ pub struct TaskAgentRunWrite {
     pub had_integration_tool_fail: bool,
     /// Why the primary model failed, when the run fell back.
     #[serde(default)]
+    #[schemars(skip_serializing_if = "Option::is_none")]
     pub primary_failure_reason: Option<String>,
     /// Why the run stopped, when it did not complete normally.
     #[serde(default)]
+    #[schemars(skip_serializing_if = "Option::is_none")]
     pub termination_reason: Option<String>,
     /// Task tools the run invoked, in order.
     #[serde(default)]
+    #[schemars(schema_with = "nullable::<Vec<Write<TaskToolInvocation>>>")]
+    #[schemars(skip_serializing_if = "Option::is_none")]
     pub task_tools_invoked: Option<Vec<TaskToolInvocation>>,
     /// MCP tools the run invoked, in order.
     #[serde(default)]
+    #[schemars(schema_with = "nullable::<Vec<Write<McpToolInvocation>>>")]
+    #[schemars(skip_serializing_if = "Option::is_none")]
     pub mcp_tools_invoked: Option<Vec<McpToolInvocation>>,
     /// Integration tools the run invoked, in order.
     #[serde(default)]
+    #[schemars(schema_with = "nullable::<Vec<Write<IntegrationToolInvocation>>>")]
+    #[schemars(skip_serializing_if = "Option::is_none")]
     pub integration_tools_invoked: Option<Vec<IntegrationToolInvocation>>,
     /// Skills the run activated, in order.
     #[serde(default)]
+    #[schemars(schema_with = "nullable::<Vec<Write<SkillActivation>>>")]
+    #[schemars(skip_serializing_if = "Option::is_none")]
     pub skills_activated: Option<Vec<SkillActivation>>,
     /// Time spent in each phase of the run, in order.
     #[serde(default)]
+    #[schemars(schema_with = "nullable::<Vec<Write<PhaseTiming>>>")]
+    #[schemars(skip_serializing_if = "Option::is_none")]
     pub phase_timings: Option<Vec<PhaseTiming>>,
     /// How full the model's context window got.
     #[serde(default)]
-    #[schemars(schema_with = "nullable::<ContextUsage>")]
+    #[schemars(schema_with = "nullable::<Write<ContextUsage>>")]
+    #[schemars(skip_serializing_if = "Option::is_none")]
     pub context_usage: Option<ContextUsage>,
     /// Token and credit usage per model (one row per model used).
     #[serde(default)]
+    #[schemars(with = "Vec<Write<ModelUsage>>")]
     pub model_usages: Vec<ModelUsage>,
     /// Files attached to the run: uploaded inputs and tool-generated outputs.
     #[serde(default)]
+    #[schemars(with = "Vec<Write<RunFile>>")]
     pub files: Vec<RunFile>,
 }
 

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::field_schemas::{nullable, nullable_count};
 use super::scalars::Decimal;
+use super::timestamps::{millis, optional_millis};
 
 /// One call of a task tool (another task agent used as a tool).
 #[derive(Clone, Debug, Deserialize, JsonSchema, PartialEq, Serialize)]
@@ -94,7 +95,7 @@ pub struct SkillActivation {
     pub name: String,
     /// When the skill was activated.
     #[schemars(schema_with = "nullable::<DateTime<Utc>>")]
-    #[serde(deserialize_with = "Option::deserialize")]
+    #[serde(deserialize_with = "optional_millis")]
     pub activated_at: Option<DateTime<Utc>>,
 }
 
@@ -105,13 +106,15 @@ pub struct PhaseTiming {
     /// The phase: `llm`, `tool_execution`, `memory_compaction`, ...
     pub phase: String,
     /// When the phase started.
+    #[serde(deserialize_with = "millis")]
     pub started_at: DateTime<Utc>,
     /// How long the phase took, in milliseconds.
     #[schemars(range(min = 0))]
     pub duration_ms: i64,
 }
 
-/// How full the model's context window got during the run.
+/// How full the model's context window got during the run; `null` where it
+/// was not recorded.
 #[derive(Clone, Debug, Deserialize, JsonSchema, PartialEq, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ContextUsage {
@@ -176,5 +179,6 @@ pub struct RunFile {
     /// Whether the file was uploaded or generated.
     pub source: RunFileSource,
     /// When the file was attached.
+    #[serde(deserialize_with = "millis")]
     pub created: DateTime<Utc>,
 }

@@ -7,6 +7,7 @@ use dropshot::{
 use http::header::{CONTENT_TYPE, ETAG};
 use http::{HeaderValue, Response, StatusCode};
 
+use super::forms::Open;
 use super::headers::RunHeaders;
 use super::run::TaskAgentRun;
 use super::serialized::Serialized;
@@ -20,8 +21,7 @@ pub struct RunResponse {
 
 /// What dropshot documents of a [`RunResponse`]: 200 with the run and its
 /// `ETag`. The spec adds 201 with the same content to `PUT`.
-type DocumentedRunResponse =
-    HttpResponseHeaders<HttpResponseOk<Serialized<TaskAgentRun>>, RunHeaders>;
+type DocumentedRunResponse = HttpResponseHeaders<HttpResponseOk<Open<TaskAgentRun>>, RunHeaders>;
 
 impl RunResponse {
     /// 200: the run as read, replaced, or repeated unchanged.

@@ -7,15 +7,19 @@ use schemars::schema::{InstanceType, Metadata, Schema, SchemaObject, StringValid
 use serde::{Deserialize, Serialize};
 
 /// The pattern of a [`Decimal`]: an optional sign, digits with at most one
-/// decimal point, and at least one digit.
-pub const DECIMAL_PATTERN: &str = r"^(?!^[-+.]*$)[+-]?0*\d*\.?\d*$";
+/// decimal point, and at least one digit. Written for every regular
+/// expression engine that generated clients use: no look-ahead (Go's RE2
+/// and openapi-generator have none) and `[0-9]` rather than `\d` (which
+/// Python's `re` reads as any Unicode digit).
+pub const DECIMAL_PATTERN: &str = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)$";
 
 /// Most characters in a [`SessionId`].
 pub const SESSION_ID_MAX_CHARS: u32 = 128;
 
 /// The pattern of a [`SessionId`]: any characters but NUL, which databases
-/// cannot store in the text columns that sessions are looked up by.
-pub const SESSION_ID_PATTERN: &str = r"^[^\u0000]*$";
+/// cannot store in the text columns that sessions are looked up by. `\x00`,
+/// not `\u0000`, which Go's RE2 does not read.
+pub const SESSION_ID_PATTERN: &str = r"^[^\x00]*$";
 
 /// A credit amount as a decimal string (for example `"0.0450"`), exact where
 /// a binary float would round.
@@ -48,7 +52,8 @@ impl JsonSchema for Decimal {
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         string_schema(
             "A credit amount as a decimal string (for example `\"0.0450\"`): an optional sign, \
-             digits with at most one decimal point, and at least one digit.",
+             digits with at most one decimal point, and at least one digit; `null` where no \
+             amount is known.",
             StringValidation {
                 pattern: Some(DECIMAL_PATTERN.to_owned()),
                 ..Default::default()

@@ -4,9 +4,6 @@
 
 use std::marker::PhantomData;
 
-use schemars::JsonSchema;
-use schemars::r#gen::SchemaGenerator;
-use schemars::schema::Schema;
 use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
 
@@ -64,25 +61,5 @@ impl<T> Serialize for Serialized<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let raw: &RawValue = serde_json::from_str(&self.json).map_err(serde::ser::Error::custom)?;
         raw.serialize(serializer)
-    }
-}
-
-// The schema is `T`'s under `T`'s name, so the document references one
-// component whether an operation returns `T` or `Serialized<T>`.
-impl<T: JsonSchema> JsonSchema for Serialized<T> {
-    fn is_referenceable() -> bool {
-        T::is_referenceable()
-    }
-
-    fn schema_name() -> String {
-        T::schema_name()
-    }
-
-    fn schema_id() -> std::borrow::Cow<'static, str> {
-        T::schema_id()
-    }
-
-    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
-        T::json_schema(generator)
     }
 }

@@ -195,7 +195,7 @@ mod tests {
             ("session_id", Value::Null),
             ("charged_credits", json!("1.2.3")),
             ("created", json!("yesterday")),
-            ("status", json!("paused")),
+            ("status", json!(5)),
             ("input_tokens", json!(-1)),
             ("context_usage", json!({"used_tokens": 1})),
         ];
@@ -214,6 +214,16 @@ mod tests {
             spec.check("GET", RUN, 200, json, missing.to_string().as_bytes())
                 .is_err(),
             "a missing field"
+        );
+        let mut later = run.clone();
+        later["status"] = json!("paused");
+        later["later_field"] = json!({"added": true});
+        later["files"][0]["source"] = json!("emailed");
+        later["model_usages"][0]["later_field"] = json!(1);
+        assert!(
+            spec.check("GET", RUN, 200, json, later.to_string().as_bytes())
+                .is_ok(),
+            "what a later version may add: fields and enum values"
         );
         let mut nulls = run;
         nulls["context_usage"] = Value::Null;
