@@ -121,7 +121,9 @@ class Proxy(BaseHTTPRequestHandler):
         headers = {
             name: value
             for name, value in self.headers.items()
-            if name.lower() not in ("host", "connection", "content-length")
+            # The body goes upstream whole, and answers must come back
+            # uncompressed to be rewritten.
+            if name.lower() not in ("host", "connection", "content-length", "transfer-encoding", "accept-encoding")
         }
         connection = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=30)
         try:
