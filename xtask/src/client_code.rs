@@ -97,14 +97,14 @@ fn merge_request_forms(
     let merged: std::collections::HashMap<String, String> = schemas
         .iter()
         .filter_map(|(name, request)| {
-            let response = schemas.get(name.strip_suffix("Write")?)?;
-            (request["properties"]
-                .as_object()
-                .map(|p| p.keys().collect::<Vec<_>>())
-                == response["properties"]
+            let response_name = name.strip_suffix("Write")?;
+            let response = schemas.get(response_name)?;
+            let names = |schema: &Value| {
+                schema["properties"]
                     .as_object()
-                    .map(|p| p.keys().collect::<Vec<_>>()))
-            .then(|| (name.clone(), name.trim_end_matches("Write").to_owned()))
+                    .map(|properties| properties.keys().cloned().collect::<Vec<_>>())
+            };
+            (names(request) == names(response)).then(|| (name.clone(), response_name.to_owned()))
         })
         .collect();
     for name in merged.keys() {

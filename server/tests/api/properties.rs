@@ -15,29 +15,17 @@ fn instant() -> impl Strategy<Value = DateTime<Utc>> {
         .prop_map(|(seconds, nanos)| Utc.timestamp_opt(seconds, nanos).single().unwrap())
 }
 
-/// The names of the timestamps of a run and of its nested objects.
-const TIMESTAMPS: [&str; 5] = [
-    "created",
-    "completed",
-    "last_activity_at",
-    "activated_at",
-    "started_at",
-];
-
-/// `run` as the server keeps it: every timestamp cut to the millisecond.
+/// `run` as the server keeps it: every timestamp, wherever it is, cut to the
+/// millisecond (any string that reads as one is a timestamp: no other text
+/// the strategies make does).
 fn to_the_millisecond(run: &mut Value) {
     match run {
-        Value::Object(object) => {
-            for (key, value) in object.iter_mut() {
-                match value.as_str() {
-                    Some(text) if TIMESTAMPS.contains(&key.as_str()) => {
-                        let instant: DateTime<Utc> = text.parse().unwrap();
-                        *value = json!(instant.trunc_subsecs(3));
-                    }
-                    _ => to_the_millisecond(value),
-                }
+        Value::String(text) => {
+            if let Ok(instant) = text.parse::<DateTime<Utc>>() {
+                *run = json!(instant.trunc_subsecs(3));
             }
         }
+        Value::Object(object) => object.values_mut().for_each(to_the_millisecond),
         Value::Array(items) => items.iter_mut().for_each(to_the_millisecond),
         _ => {}
     }
