@@ -35,6 +35,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -225,23 +226,29 @@ def spec_warnings(output):
 
 
 class Process:
-    """A background process whose first lines are read until one matches."""
+    """A background process, its output read on a thread (so that it never
+    blocks on a full pipe), started once a line matches `ready`."""
 
     def __init__(self, argv, ready, env=None):
         self.process = subprocess.Popen(
             argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True
         )
         self.lines = []
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
-                break
+        self.ready = False
+        self.settled = threading.Event()
+        threading.Thread(target=self.read, args=(ready,), daemon=True).start()
+        self.settled.wait(60)
+        if not self.ready:
+            self.stop()
+            sys.exit(f"{argv[0]} did not start in 60 s:\n{self.text()}")
+
+    def read(self, ready):
+        for line in self.process.stdout:
             self.lines.append(line)
-            if re.search(ready, "".join(self.lines)):
-                return
-        self.stop()
-        sys.exit(f"{argv[0]} did not start:\n{''.join(self.lines)}")
+            if not self.ready and re.search(ready, self.text()):
+                self.ready = True
+                self.settled.set()
+        self.settled.set()  # it ended
 
     def text(self):
         return "".join(self.lines)
