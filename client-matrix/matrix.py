@@ -477,19 +477,24 @@ def experiments(spec, clients, demo, scratch):
         path.write_text(json.dumps(variant))
         verdict = gate_verdict(spec, path)
         outcomes = {}
+        why = []
         proxy, url = later_server(demo.url, change_server)
         try:
             for client in clients:
                 passed, output = scenario(client, demo, url, "read")
                 outcomes[client.name] = passed
+                if not passed:
+                    first = next((line for line in output.splitlines() if line.startswith("FAIL")), output.strip())
+                    why.append(f"      {client.name}: {first[:160]}")
                 if not passed and verdict in ("compatible", "documentation", "none"):
                     failures.append(f"gate calls '{kind}' {verdict}, but the {client.name} client breaks")
-                    log("\n".join("    " + line for line in output.strip().splitlines() if "FAIL" in line))
         finally:
             proxy.stop()
         broken_somewhere |= not all(outcomes.values())
         cells = "  ".join(f"{name} {'pass' if ok else 'BREAKS'}" for name, ok in outcomes.items())
         log(f"  {kind:<44} gate: {verdict:<13} {cells}")
+        for line in why:
+            log(line)
     if not broken_somewhere and len(clients) == len(CLIENTS):
         failures.append("no experiment broke any client: the experiments cannot tell breaking from compatible")
     return failures
