@@ -7,6 +7,7 @@
 
 mod list_query;
 mod membership;
+mod millisecond;
 mod postgres;
 mod put_decision;
 mod record;

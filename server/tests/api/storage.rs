@@ -5,10 +5,11 @@ use std::sync::Arc;
 
 use futures::future::join_all;
 use serde_json::json;
-use task_agent_server::api::{RunPath, TaskAgentRun};
-use task_agent_server::etag::IfMatch;
+use task_agent_server::api::{RunPath, TaskAgentPath, TaskAgentRun};
+use task_agent_server::etag::{IfMatch, etag_of};
 use task_agent_server::storage::{
-    Database, Membership, PutError, PutOutcome, PutRejection, Role, RunRecord, RunWrite, StoreError,
+    Database, Membership, PutError, PutOutcome, PutRejection, Role, RunFilter, RunRecord, RunWrite,
+    StoreError,
 };
 use uuid::Uuid;
 
@@ -369,7 +370,8 @@ async fn the_database_refuses_a_body_that_is_not_json(backend: Backend) {
 /// checked the bodies stored before it: it fails on one that is not JSON,
 /// and the database stays as it was, for an operator to mend.
 async fn the_json_migration_fails_on_a_stored_body_that_is_not_json(backend: Backend) {
-    let (storage, store, _) = database_with_a_run(backend).await;
+    let (storage, store, path) = database_with_a_run(backend).await;
+    let body = store.get_run(&path).await.unwrap().unwrap().run.into_json();
     drop(store);
     // The database as the previous version left it, with a damaged body.
     let undo_the_constraint = match backend {
@@ -383,7 +385,7 @@ async fn the_json_migration_fails_on_a_stored_body_that_is_not_json(backend: Bac
     };
     storage
         .execute(&format!(
-            "{undo_the_constraint} DELETE FROM schema_migrations WHERE version = 3; \
+            "{undo_the_constraint} DELETE FROM schema_migrations WHERE version >= 3; \
              UPDATE task_agent_runs SET body = '{{\"truncated';"
         ))
         .await
@@ -396,7 +398,10 @@ async fn the_json_migration_fails_on_a_stored_body_that_is_not_json(backend: Bac
     assert!(error.contains("migration 3"), "{error}");
     assert!(error.to_lowercase().contains("json"), "{error}");
     storage
-        .execute("UPDATE task_agent_runs SET body = '{}'")
+        .execute(&format!(
+            "UPDATE task_agent_runs SET body = '{}'",
+            body.replace('\'', "''")
+        ))
         .await
         .expect("the damaged body can still be mended");
     storage
@@ -406,7 +411,74 @@ async fn the_json_migration_fails_on_a_stored_body_that_is_not_json(backend: Bac
         .expect("then the migration applies");
 }
 
+/// A run stored before contract 2.0.0, with timestamps finer than the
+/// millisecond, is rewritten by migration 4 as a 2.0.0 server writes it: a
+/// repeat of it, finished, is then the same run, not a change (409).
+async fn stored_runs_are_cut_to_the_millisecond(backend: Backend) {
+    let storage = TestDatabase::create(backend).await;
+    let store = storage.url.open().await.unwrap();
+    let path = new_path();
+    let mut fine: serde_json::Value =
+        serde_json::from_str(record(path, "s", "completed").run.json()).unwrap();
+    fine["created"] = json!("2026-11-20T09:14:03.512345Z");
+    fine["completed"] = json!("2026-11-20T09:14:05.000999999Z");
+    fine["phase_timings"] =
+        json!([{"phase": "llm", "started_at": "2026-11-20T09:14:03.5129Z", "duration_ms": 1}]);
+    // Stored as the server before 2.0.0 stored it: to the nanosecond.
+    let before: TaskAgentRun = serde_json::from_value(fine.clone()).unwrap();
+    store
+        .put_run(RunRecord::new(path, &before).unwrap(), None)
+        .await
+        .unwrap();
+    let other = new_path();
+    store
+        .put_run(record(other, "s", "running"), None)
+        .await
+        .unwrap();
+    let untouched = store.get_run(&other).await.unwrap().unwrap();
+    drop(store);
+    storage
+        .execute("DELETE FROM schema_migrations WHERE version = 4")
+        .await
+        .unwrap();
+
+    let store = storage.url.open().await.expect("migration 4 applies");
+    let stored = store.get_run(&path).await.unwrap().unwrap();
+    let run: serde_json::Value = serde_json::from_str(stored.run.json()).unwrap();
+    assert_eq!(run["created"], "2026-11-20T09:14:03.512Z");
+    assert_eq!(run["completed"], "2026-11-20T09:14:05Z");
+    assert_eq!(
+        run["phase_timings"][0]["started_at"],
+        "2026-11-20T09:14:03.512Z"
+    );
+    assert_eq!(stored.etag, etag_of(stored.run.json()));
+    let repeat = RunRecord::new(path, &serde_json::from_value(run).unwrap()).unwrap();
+    let task_agent = TaskAgentPath {
+        org_id: path.org_id,
+        project_id: path.project_id,
+        task_agent_id: path.task_agent_id,
+    };
+    let listed = store
+        .list_runs(&task_agent, &RunFilter::default(), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(listed[0].position, repeat.position, "the sort columns too");
+    let outcome = store.put_run(repeat, None).await.unwrap();
+    assert_eq!(
+        outcome,
+        PutOutcome::Unchanged,
+        "a repeat of the finished run"
+    );
+    let kept = store.get_run(&other).await.unwrap().unwrap();
+    assert_eq!(
+        (kept.etag, kept.run.json()),
+        (untouched.etag, untouched.run.json()),
+        "a run already at the millisecond is left as it is"
+    );
+}
+
 crate::backend_tests!(
+    stored_runs_are_cut_to_the_millisecond,
     the_database_refuses_a_body_that_is_not_json,
     the_json_migration_fails_on_a_stored_body_that_is_not_json,
     migrations_run_once_even_when_started_together,

@@ -25,7 +25,7 @@ use super::{
     ExistingRun, ListedRun, Membership, MembershipStore, Position, PutOutcome, PutRejection, Role,
     RunFilter, RunRecord, RunStore, RunWrite, StoreError, StoredRun, Timestamp, plan_writes,
 };
-use super::{pending_migrations, stored};
+use super::{millisecond, pending_migrations, stored};
 use crate::api::{RunPath, Serialized, TaskAgentPath};
 
 /// Versioned migrations, applied in order; a version is never edited once
@@ -34,6 +34,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("0001_runs.sql")),
     (2, include_str!("0002_memberships.sql")),
     (3, include_str!("0003_body_is_json.sql")),
+    (
+        millisecond::VERSION,
+        include_str!("0004_runs_to_the_millisecond.sql"),
+    ),
 ];
 
 /// Connections per server replica.
@@ -127,6 +131,11 @@ impl PostgresStore {
                 .batch_execute(sql)
                 .await
                 .with_context(|| format!("applying migration {version}"))?;
+            if *version == millisecond::VERSION {
+                runs_to_the_millisecond(&transaction)
+                    .await
+                    .with_context(|| format!("applying migration {version}"))?;
+            }
             transaction.commit().await?;
         }
         Ok(())
@@ -152,6 +161,80 @@ fn is_unreachable(error: &tokio_postgres::Error) -> bool {
         // No SQLSTATE: the connection itself failed (refused, reset, timed out).
         None => {
             std::error::Error::source(error).is_some_and(|source| source.is::<std::io::Error>())
+        }
+    }
+}
+
+/// Migration 4 ([`millisecond`]): every stored run, a batch at a time in
+/// key order, rewritten where its timestamps were finer.
+async fn runs_to_the_millisecond(
+    transaction: &deadpool_postgres::Transaction<'_>,
+) -> anyhow::Result<()> {
+    let first = transaction
+        .prepare(
+            "SELECT org_id, project_id, task_agent_id, run_id, body FROM task_agent_runs
+             ORDER BY org_id, project_id, task_agent_id, run_id LIMIT $1",
+        )
+        .await?;
+    let next = transaction
+        .prepare(
+            "SELECT org_id, project_id, task_agent_id, run_id, body FROM task_agent_runs
+             WHERE (org_id, project_id, task_agent_id, run_id) > ($2, $3, $4, $5)
+             ORDER BY org_id, project_id, task_agent_id, run_id LIMIT $1",
+        )
+        .await?;
+    let update = transaction
+        .prepare(
+            "UPDATE task_agent_runs SET created_nsec = $5, etag = $6, body = $7
+             WHERE org_id = $1 AND project_id = $2 AND task_agent_id = $3 AND run_id = $4",
+        )
+        .await?;
+    let mut after: Option<RunPath> = None;
+    loop {
+        let rows = match &after {
+            None => transaction.query(&first, &[&millisecond::BATCH]).await?,
+            Some(path) => {
+                let key: [&(dyn ToSql + Sync); 5] = [
+                    &millisecond::BATCH,
+                    &path.org_id,
+                    &path.project_id,
+                    &path.task_agent_id,
+                    &path.run_id,
+                ];
+                transaction.query(&next, &key).await?
+            }
+        };
+        if rows.is_empty() {
+            return Ok(());
+        }
+        for row in &rows {
+            let path = RunPath {
+                org_id: row.get(0),
+                project_id: row.get(1),
+                task_agent_id: row.get(2),
+                run_id: row.get(3),
+            };
+            let body: &str = row.get(4);
+            if let Some(record) = millisecond::at_the_millisecond(path, body)
+                .with_context(|| format!("run {}", path.run_id))?
+            {
+                let nanos = i64::from(record.position.created.nanos);
+                transaction
+                    .execute(
+                        &update,
+                        &[
+                            &path.org_id,
+                            &path.project_id,
+                            &path.task_agent_id,
+                            &path.run_id,
+                            &nanos,
+                            &record.etag,
+                            &record.run.json(),
+                        ],
+                    )
+                    .await?;
+            }
+            after = Some(path);
         }
     }
 }

@@ -22,7 +22,7 @@ use super::{
     ExistingRun, ListedRun, Membership, MembershipStore, Position, PutOutcome, PutRejection, Role,
     RunFilter, RunStore, RunWrite, StoreError, StoredRun, Timestamp, plan_writes,
 };
-use super::{pending_migrations, stored};
+use super::{millisecond, pending_migrations, stored};
 use crate::api::{RunPath, Serialized, TaskAgentPath};
 use writer::Writer;
 
@@ -35,6 +35,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("0001_runs.sql")),
     (2, include_str!("0002_memberships.sql")),
     (3, include_str!("0003_body_is_json.sql")),
+    (
+        millisecond::VERSION,
+        include_str!("0004_runs_to_the_millisecond.sql"),
+    ),
 ];
 
 /// How long a request waits for a connection, or for the write lock, before
@@ -182,6 +186,10 @@ fn migrate(connection: &mut Connection) -> anyhow::Result<()> {
         transaction
             .execute_batch(sql)
             .with_context(|| format!("applying migration {version}"))?;
+        if *version == millisecond::VERSION {
+            runs_to_the_millisecond(&transaction)
+                .with_context(|| format!("applying migration {version}"))?;
+        }
         transaction.execute(
             "INSERT INTO schema_migrations (version) VALUES (?1)",
             [version],
@@ -189,6 +197,48 @@ fn migrate(connection: &mut Connection) -> anyhow::Result<()> {
     }
     transaction.commit()?;
     Ok(())
+}
+
+/// Migration 4 ([`millisecond`]): every stored run, a batch at a time in
+/// `rowid` order, rewritten where its timestamps were finer.
+fn runs_to_the_millisecond(transaction: &rusqlite::Transaction) -> anyhow::Result<()> {
+    let mut select = transaction.prepare(
+        "SELECT rowid, org_id, project_id, task_agent_id, run_id, body FROM task_agent_runs
+         WHERE rowid > ?1 ORDER BY rowid LIMIT ?2",
+    )?;
+    let mut update = transaction.prepare(
+        "UPDATE task_agent_runs SET created_nsec = ?2, etag = ?3, body = ?4 WHERE rowid = ?1",
+    )?;
+    let mut after = 0_i64;
+    loop {
+        let batch = select
+            .query_map(params![after, millisecond::BATCH], |row| {
+                let path = RunPath {
+                    org_id: row.get(1)?,
+                    project_id: row.get(2)?,
+                    task_agent_id: row.get(3)?,
+                    run_id: row.get(4)?,
+                };
+                Ok((row.get::<_, i64>(0)?, path, row.get::<_, String>(5)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let Some((last, _, _)) = batch.last() else {
+            return Ok(());
+        };
+        after = *last;
+        for (rowid, path, body) in batch {
+            if let Some(record) = millisecond::at_the_millisecond(path, &body)
+                .with_context(|| format!("run {}", path.run_id))?
+            {
+                update.execute(params![
+                    rowid,
+                    record.position.created.nanos,
+                    record.etag,
+                    record.run.json()
+                ])?;
+            }
+        }
+    }
 }
 
 impl From<rusqlite::Error> for StoreError {
