@@ -263,6 +263,25 @@ impl<'a> Walk<'a> {
         self.flats(&old, &new, side, usage)
     }
 
+    /// Compares the schemas of two parameters, as [`Walk::schema`] does
+    /// for values sent, but for their `nullable`: a query string, a path or
+    /// a header cannot carry `null`, and clients generated with it leave an
+    /// unset parameter out (openapi-python-client, openapi-fetch,
+    /// openapi-generator's Go client: none sent `?name=null`), so adding or
+    /// removing it changes nothing on the wire.
+    pub(super) fn parameter_schema(
+        &mut self,
+        old: At<'a>,
+        new: At<'a>,
+        usage: &Usage,
+    ) -> Result<(), CompatError> {
+        let mut old = Flat::new(self.released(), &[old])?;
+        let mut new = Flat::new(self.current(), &[new])?;
+        old.keywords.remove("nullable");
+        new.keywords.remove("nullable");
+        self.flats(&old, &new, Side::Request, usage)
+    }
+
     fn flats(
         &mut self,
         old: &Flat<'a>,

@@ -354,16 +354,28 @@ const CASES: &[Case] = &[
         )],
     },
     Case {
-        name: "nullable query parameter becomes non-null",
+        name: "a query parameter's nullable is no change (a query string carries no null)",
         before: &[],
         after: &[Remove(
             "/paths/~1things~1{id}/get/parameters/0/schema/nullable",
         )],
+        expected: &[],
+    },
+    Case {
+        name: "but the rest of a query parameter's schema is compared",
+        before: &[],
+        after: &[
+            Remove("/paths/~1things~1{id}/get/parameters/0/schema/nullable"),
+            Set(
+                "/paths/~1things~1{id}/get/parameters/0/schema/enum/-",
+                "none",
+            ),
+        ],
         expected: &[(
-            "nullable-narrowed",
+            "enum-widened",
             REQ,
-            B,
-            "/paths/~1things~1{id}/get/parameters/0/schema/nullable",
+            C,
+            "/paths/~1things~1{id}/get/parameters/0/schema/enum",
         )],
     },
     Case {

@@ -645,7 +645,19 @@ impl<'a> Walk<'a> {
             }
             let mut handled = vec!["name", "in", "required"];
             handled.extend(SERIALIZATION);
-            self.subschema_and_rest(&old.at, &new.at, &handled, Side::Request, &usage)?;
+            if let (Some(o), Some(n)) = (old.at.child("schema"), new.at.child("schema")) {
+                self.parameter_schema(o, n, &usage)?;
+                handled.push("schema");
+            }
+            self.other_keys(
+                &old.at.keyed(),
+                &new.at.keyed(),
+                &new.at.pointer,
+                &handled,
+                Change::Unclassified,
+                Some(Side::Request),
+                &usage,
+            );
         }
         for old in olds.values() {
             self.record(
