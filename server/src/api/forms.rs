@@ -79,14 +79,24 @@ fn open_enum_reference(generator: &mut SchemaGenerator, property: &mut Schema) {
     let Schema::Object(property) = property else {
         return;
     };
-    let reference = match (&property.reference, &property.subschemas) {
+    // A reference, or one wrapped in `allOf` beside the field's description.
+    let wrapped = property
+        .subschemas
+        .as_deref()
+        .and_then(|subschemas| subschemas.all_of.as_deref());
+    let reference = match (&property.reference, wrapped) {
         (Some(reference), _) => reference,
-        (None, Some(subschemas)) => match subschemas.all_of.as_deref() {
-            Some([Schema::Object(member)]) if member.reference.is_some() => {
-                member.reference.as_ref().expect("checked")
-            }
-            _ => return,
-        },
+        (
+            None,
+            Some(
+                [
+                    Schema::Object(SchemaObject {
+                        reference: Some(reference),
+                        ..
+                    }),
+                ],
+            ),
+        ) => reference,
         _ => return,
     };
     let Some(name) = reference.strip_prefix(DEFINITIONS) else {
