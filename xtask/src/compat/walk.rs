@@ -645,19 +645,7 @@ impl<'a> Walk<'a> {
             }
             let mut handled = vec!["name", "in", "required"];
             handled.extend(SERIALIZATION);
-            if let (Some(o), Some(n)) = (old.at.child("schema"), new.at.child("schema")) {
-                self.parameter_schema(o, n, &usage)?;
-                handled.push("schema");
-            }
-            self.other_keys(
-                &old.at.keyed(),
-                &new.at.keyed(),
-                &new.at.pointer,
-                &handled,
-                Change::Unclassified,
-                Some(Side::Request),
-                &usage,
-            );
+            self.subschema_and_rest(&old.at, &new.at, &handled, Side::Request, &usage)?;
         }
         for old in olds.values() {
             self.record(
@@ -672,7 +660,8 @@ impl<'a> Walk<'a> {
     }
 
     /// Compares the `schema` of two parameters, headers or media types, and
-    /// their other keys.
+    /// their other keys. A parameter (it says where it goes, `in`) has its
+    /// schema compared as a parameter's.
     fn subschema_and_rest(
         &mut self,
         old: &At<'a>,
@@ -683,7 +672,11 @@ impl<'a> Walk<'a> {
     ) -> Result<(), CompatError> {
         let mut handled = handled.to_vec();
         if let (Some(o), Some(n)) = (old.child("schema"), new.child("schema")) {
-            self.schema(o, n, side, usage)?;
+            if new.child("in").is_some() {
+                self.parameter_schema(o, n, usage)?;
+            } else {
+                self.schema(o, n, side, usage)?;
+            }
             handled.push("schema");
         }
         self.other_keys(
