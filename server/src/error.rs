@@ -4,7 +4,7 @@
 use dropshot::{ClientErrorStatusCode, HttpError};
 use http::header::{HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 
-use crate::auth::{AuthError, Denied};
+use crate::auth::{AuthError, Denied, TokenRejection};
 use crate::storage::{PutError, PutRejection, StoreError};
 
 /// Seconds a client should wait before retrying while the database is down.
@@ -18,7 +18,7 @@ pub enum ApiError {
     BadRequest(String),
     /// No usable bearer token, or one that fails verification.
     #[error("{0}")]
-    Unauthenticated(String),
+    Unauthenticated(TokenRejection),
     /// A verified principal that may not do this.
     #[error("{0}")]
     Forbidden(Denied),
@@ -58,11 +58,17 @@ impl ApiError {
 impl From<AuthError> for ApiError {
     fn from(error: AuthError) -> ApiError {
         match error {
-            AuthError::Invalid(why) => ApiError::Unauthenticated(why),
-            AuthError::Unavailable(why) => ApiError::Unavailable(anyhow::anyhow!(
-                "the token issuer's keys are unavailable: {why}"
-            )),
+            AuthError::Rejected(rejection) => ApiError::Unauthenticated(rejection),
+            unavailable @ AuthError::KeysUnavailable(_) => {
+                ApiError::Unavailable(anyhow::Error::new(unavailable))
+            }
         }
+    }
+}
+
+impl From<TokenRejection> for ApiError {
+    fn from(rejection: TokenRejection) -> ApiError {
+        ApiError::Unauthenticated(rejection)
     }
 }
 
@@ -168,5 +174,45 @@ impl From<ApiError> for HttpError {
             }
             ApiError::Internal(cause) => HttpError::for_internal_error(format!("{cause:#}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(error: &HttpError, name: http::header::HeaderName) -> Option<&str> {
+        error
+            .headers
+            .as_ref()
+            .and_then(|headers| headers.get(name))
+            .map(|value| value.to_str().unwrap())
+    }
+
+    #[test]
+    fn a_refused_token_is_401_with_its_reason_in_the_challenge() {
+        let error = HttpError::from(ApiError::from(AuthError::from(TokenRejection::Expired)));
+        assert_eq!(error.status_code.as_u16(), 401);
+        assert_eq!(error.error_code.as_deref(), Some("Unauthorized"));
+        assert_eq!(error.external_message, "the token has expired");
+        assert_eq!(
+            header(&error, WWW_AUTHENTICATE),
+            Some(
+                "Bearer realm=\"task-agent-runs\", error=\"invalid_token\", error_description=\"the token has expired\""
+            )
+        );
+    }
+
+    #[test]
+    fn unavailable_keys_are_503_and_the_log_says_why_once() {
+        let error = HttpError::from(ApiError::from(AuthError::KeysUnavailable(
+            "fetching http://idp/jwks.json: status 500".to_owned(),
+        )));
+        assert_eq!(error.status_code.as_u16(), 503);
+        assert_eq!(header(&error, RETRY_AFTER), Some("1"));
+        assert_eq!(
+            error.internal_message,
+            "the token issuer's keys are unavailable: fetching http://idp/jwks.json: status 500"
+        );
     }
 }

@@ -3,40 +3,30 @@
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
 
-use super::AuthError;
+use super::TokenRejection;
 
 /// Longest token accepted. Real access tokens are a few kilobytes; refusing
 /// larger ones early bounds the work an attacker can make us do.
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
 
 /// The token of the request's `Authorization: Bearer` header.
-pub fn bearer_token(headers: &HeaderMap) -> Result<&str, AuthError> {
+pub fn bearer_token(headers: &HeaderMap) -> Result<&str, TokenRejection> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
-    let value = values
-        .next()
-        .ok_or_else(|| AuthError::Invalid("no bearer token".to_owned()))?;
+    let value = values.next().ok_or(TokenRejection::Missing)?;
     if values.next().is_some() {
-        return Err(AuthError::Invalid(
-            "more than one Authorization header".to_owned(),
-        ));
+        return Err(TokenRejection::SeveralHeaders);
     }
     if value.len() > MAX_TOKEN_BYTES + "Bearer ".len() {
-        return Err(AuthError::Invalid(format!(
-            "the token is longer than {MAX_TOKEN_BYTES} bytes"
-        )));
+        return Err(TokenRejection::TooLong);
     }
-    let value = value
-        .to_str()
-        .map_err(|_| AuthError::Invalid("the Authorization header is not ASCII".to_owned()))?;
+    let value = value.to_str().map_err(|_| TokenRejection::NotAscii)?;
     let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
     if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(AuthError::Invalid(
-            "the Authorization scheme is not Bearer".to_owned(),
-        ));
+        return Err(TokenRejection::NotBearer);
     }
     let token = token.trim();
     if token.is_empty() {
-        return Err(AuthError::Invalid("the bearer token is empty".to_owned()));
+        return Err(TokenRejection::Empty);
     }
     Ok(token)
 }
@@ -59,16 +49,19 @@ mod tests {
     fn only_one_bearer_token_is_accepted() {
         assert_eq!(bearer_token(&headers(&["Bearer abc"])).unwrap(), "abc");
         assert_eq!(bearer_token(&headers(&["bearer  abc "])).unwrap(), "abc");
-        for bad in [
-            &[][..],
-            &["Basic dXNlcjpwYXNz"],
-            &["Bearer"],
-            &["Bearer   "],
-            &["Bearer a", "Bearer b"],
+        for (bad, why) in [
+            (&[][..], TokenRejection::Missing),
+            (&["Basic dXNlcjpwYXNz"], TokenRejection::NotBearer),
+            (&["Bearer"], TokenRejection::Empty),
+            (&["Bearer   "], TokenRejection::Empty),
+            (&["Bearer a", "Bearer b"], TokenRejection::SeveralHeaders),
         ] {
-            assert!(bearer_token(&headers(bad)).is_err(), "{bad:?}");
+            assert_eq!(bearer_token(&headers(bad)), Err(why), "{bad:?}");
         }
         let huge = format!("Bearer {}", "a".repeat(MAX_TOKEN_BYTES + 1));
-        assert!(bearer_token(&headers(&[&huge])).is_err());
+        assert_eq!(
+            bearer_token(&headers(&[&huge])),
+            Err(TokenRejection::TooLong)
+        );
     }
 }

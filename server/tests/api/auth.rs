@@ -310,13 +310,24 @@ async fn members_may_read_but_only_writers_with_the_scope_may_write(backend: Bac
     );
     let space_separated = sign(&idp.rsa, &{
         let mut claims = idp.hydra_claims(WRITER, &[]);
-        claims["scp"] = json!(format!("openid {WRITE_SCOPE}"));
+        claims.as_object_mut().unwrap().remove("scp");
+        claims["scope"] = json!(format!("openid {WRITE_SCOPE}"));
         claims
     });
     assert_eq!(
         put_as(space_separated).await.unwrap().status().as_u16(),
         201,
-        "scp as a string"
+        "the OAuth scope claim, space-separated"
+    );
+    let scp_as_text = sign(&idp.rsa, &{
+        let mut claims = idp.hydra_claims(WRITER, &[]);
+        claims["scp"] = json!(format!("openid {WRITE_SCOPE}"));
+        claims
+    });
+    let refused = expect_status(put_as(scp_as_text).await, 401);
+    assert_eq!(
+        refused.message, "the scp claim is not a list of strings",
+        "Hydra's scp is a list, never a string"
     );
 
     let stranger = idp.token("stranger@example.com", &["openid", WRITE_SCOPE]);
@@ -455,6 +466,62 @@ async fn a_cached_token_still_expires(backend: Backend) {
     );
 }
 
+/// The wrong-typed forms of a claim whose right value is `valid`: a list,
+/// an object, the other of number and string, null, an empty string and a
+/// huge value.
+fn wrong_typed(claim: &str, valid: &Value) -> Vec<(&'static str, Value)> {
+    let (swapped, huge) = match valid {
+        Value::String(_) => (json!(1_700_000_000), json!("x".repeat(2048))),
+        Value::Number(number) => (json!(number.to_string()), json!(1e300)),
+        // `aud` may be a string, so its swap is a number.
+        _ if claim == "aud" => (json!(1_700_000_000), json!(vec!["x"; 300])),
+        _ => (json!("openid"), json!(vec!["x"; 300])),
+    };
+    vec![
+        ("a list", json!([valid])),
+        ("an object", json!({ "value": valid })),
+        ("number and string swapped", swapped),
+        ("null", Value::Null),
+        ("an empty string", json!("")),
+        ("a huge value", huge),
+    ]
+}
+
+async fn wrong_typed_claims_are_401_before_any_membership_lookup(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let (agent, run_id) = server.agent_with_run().await;
+    let idp = &server.idp;
+    let claims = ["iss", "sub", "aud", "exp", "nbf", "iat", "scp", "client_id"];
+    let mut refused = 0;
+    // A member would read the run (200) and a stranger be denied (403):
+    // 401 for both shows the claims are checked before the membership.
+    for (subject, otherwise) in [(READER, 200), ("stranger@example.com", 403)] {
+        for (algorithm, key) in [("RS256", &idp.rsa), ("ES256", &idp.ec)] {
+            let valid = idp.hydra_claims(subject, &["openid"]);
+            let (status, _) = get_with(&server, &agent, run_id, Some(&sign(key, &valid))).await;
+            assert_eq!(status, otherwise, "{subject}: the well-typed token");
+            for claim in claims {
+                for (what, value) in wrong_typed(claim, &valid[claim]) {
+                    let mut wrong = valid.clone();
+                    wrong[claim] = value;
+                    let token = sign(key, &wrong);
+                    let (status, challenge) = get_with(&server, &agent, run_id, Some(&token)).await;
+                    let case = format!("{subject}, {algorithm}, {claim} as {what}");
+                    assert_eq!(status, 401, "{case}");
+                    let challenge = challenge.unwrap_or_default();
+                    assert!(
+                        challenge.contains("error=\"invalid_token\"")
+                            && challenge.contains(&format!("the {claim} claim")),
+                        "{case}: {challenge}"
+                    );
+                    refused += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(refused, 2 * 2 * claims.len() * 6);
+}
+
 crate::backend_tests!(
     a_reader_member_reads_with_hydra_rs256_and_kratos_es256_tokens,
     every_failed_verification_is_401_with_a_bearer_challenge,
@@ -463,4 +530,5 @@ crate::backend_tests!(
     members_may_read_but_only_writers_with_the_scope_may_write,
     while_the_jwks_cannot_be_fetched_requests_get_503_until_it_comes_up,
     a_cached_token_still_expires,
+    wrong_typed_claims_are_401_before_any_membership_lookup,
 );
