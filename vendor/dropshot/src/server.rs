@@ -10,6 +10,7 @@ use super::compression::apply_gzip_compression;
 use super::compression::is_compressible_content_type;
 use super::compression::should_compress_response;
 use super::config::{CompressionConfig, ConfigDropshot, ConfigTls};
+use super::connection_limits::{ConnectionGate, ConnectionLimits};
 #[cfg(feature = "usdt-probes")]
 use super::dtrace::probes;
 use super::handler::HandlerError;
@@ -42,6 +43,7 @@ use std::panic;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 use tokio::io::ReadBuf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
@@ -115,6 +117,8 @@ pub struct ServerConfig {
     pub log_headers: Vec<String>,
     /// Configuration for response compression.
     pub compression: CompressionConfig,
+    /// The most time a request body may take to arrive (patched in).
+    pub request_body_timeout: Option<Duration>,
 }
 
 /// See [`ServerBuilder`] instead.
@@ -127,6 +131,7 @@ pub struct HttpServerStarter<C: ServerContext> {
     handler_waitgroup: WaitGroup,
     http_acceptor: HttpAcceptor,
     tls_acceptor: Option<Arc<Mutex<TlsAcceptor>>>,
+    connection_gate: Option<Arc<ConnectionGate>>,
 }
 
 impl<C: ServerContext> HttpServerStarter<C> {
@@ -168,6 +173,7 @@ impl<C: ServerContext> HttpServerStarter<C> {
         log: &Logger,
         tls: Option<ConfigTls>,
         version_policy: VersionPolicy,
+        connection_limits: ConnectionLimits,
     ) -> Result<HttpServerStarter<C>, BuildError> {
         let tcp = {
             let std_listener = std::net::TcpListener::bind(
@@ -199,6 +205,7 @@ impl<C: ServerContext> HttpServerStarter<C> {
             default_handler_task_mode: config.default_handler_task_mode,
             log_headers: config.log_headers.clone(),
             compression: config.compression,
+            request_body_timeout: connection_limits.request_body_timeout,
         };
 
         let tls_acceptor = tls
@@ -245,6 +252,9 @@ impl<C: ServerContext> HttpServerStarter<C> {
             handler_waitgroup,
             http_acceptor,
             tls_acceptor,
+            connection_gate: connection_limits
+                .max_connections
+                .map(|max| Arc::new(ConnectionGate::new(max))),
         })
     }
 
@@ -255,6 +265,7 @@ impl<C: ServerContext> HttpServerStarter<C> {
             handler_waitgroup,
             tls_acceptor,
             http_acceptor,
+            connection_gate,
         } = self;
 
         let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
@@ -315,13 +326,39 @@ impl<C: ServerContext> HttpServerStarter<C> {
                         (sock, remote_addr) = http_acceptor.accept() => {
                             let handler = make_service
                                 .make_http_request_handler(remote_addr);
-                            let fut = builder
-                                .serve_connection_with_upgrades(
-                                    TokioIo::new(sock),
-                                    handler,
-                                );
-                            let fut = graceful.watch(fut.into_owned());
-                            tokio::spawn(fut);
+                            let Some(gate) = &connection_gate else {
+                                let fut = builder
+                                    .serve_connection_with_upgrades(
+                                        TokioIo::new(sock),
+                                        handler,
+                                    );
+                                let fut = graceful.watch(fut.into_owned());
+                                tokio::spawn(fut);
+                                continue;
+                            };
+                            // Until a place is free, new connections wait
+                            // in the listen backlog (the shutdown signal
+                            // still ends the wait).
+                            let admission = tokio::select! {
+                                admission = gate.admit() => admission,
+                                _ = &mut rx => {
+                                    info!(log, "beginning graceful shutdown");
+                                    break;
+                                }
+                            };
+                            let (gate, builder, watcher) =
+                                (Arc::clone(gate), builder.clone(), graceful.watcher());
+                            tokio::spawn(async move {
+                                let _admission = admission;
+                                if gate.first_byte(&sock).await {
+                                    let fut = builder
+                                        .serve_connection_with_upgrades(
+                                            TokioIo::new(sock),
+                                            handler,
+                                        );
+                                    let _ = watcher.watch(fut.into_owned()).await;
+                                }
+                            });
                         },
 
                         _ = &mut rx => {
@@ -1158,6 +1195,7 @@ pub struct ServerBuilder<C: ServerContext> {
     config: ConfigDropshot,
     version_policy: VersionPolicy,
     tls: Option<ConfigTls>,
+    connection_limits: ConnectionLimits,
 }
 
 impl<C: ServerContext> ServerBuilder<C> {
@@ -1179,7 +1217,15 @@ impl<C: ServerContext> ServerBuilder<C> {
             config: Default::default(),
             version_policy: VersionPolicy::Unversioned,
             tls: Default::default(),
+            connection_limits: ConnectionLimits::default(),
         }
+    }
+
+    /// Limits what clients may hold: open connections (plain HTTP only),
+    /// and the time a request body may take to arrive. None by default.
+    pub fn connection_limits(mut self, limits: ConnectionLimits) -> Self {
+        self.connection_limits = limits;
+        self
     }
 
     /// Specify the server configuration
@@ -1239,6 +1285,7 @@ impl<C: ServerContext> ServerBuilder<C> {
             &self.log,
             self.tls,
             self.version_policy,
+            self.connection_limits,
         )
     }
 }

@@ -25,6 +25,7 @@ use schemars::schema::InstanceType;
 use schemars::schema::SchemaObject;
 use serde::de::DeserializeOwned;
 use std::fmt::Debug;
+use std::time::Duration;
 
 // TypedBody: body extractor for formats that can be deserialized to a specific
 // type.  Only JSON is currently supported.
@@ -151,15 +152,15 @@ impl ExclusiveExtractor for MultipartBody {
 async fn http_request_load_body<BodyType>(
     request: hyper::Request<crate::Body>,
     request_body_max_bytes: usize,
+    request_body_timeout: Option<Duration>,
     expected_body_content_type: &ApiEndpointBodyContentType,
 ) -> Result<TypedBody<BodyType>, HttpError>
 where
     BodyType: JsonSchema + DeserializeOwned + Send + Sync,
 {
     let (parts, body) = request.into_parts();
-    let body = StreamingBody::new(body, request_body_max_bytes)
-        .into_bytes_mut()
-        .await?;
+    let body =
+        read_body(body, request_body_max_bytes, request_body_timeout).await?;
 
     // RFC 7231 §3.1.1.1: media types are case insensitive and may
     // be followed by whitespace and/or a parameter (e.g., charset),
@@ -243,6 +244,7 @@ where
         http_request_load_body(
             request,
             rqctx.request_body_max_bytes(),
+            rqctx.server.config.request_body_timeout,
             &rqctx.endpoint.body_content_type,
         )
         .await
@@ -299,11 +301,12 @@ impl ExclusiveExtractor for UntypedBody {
         rqctx: &RequestContext<Context>,
         request: hyper::Request<crate::Body>,
     ) -> Result<UntypedBody, HttpError> {
-        let body = request.into_body();
-        let body_bytes =
-            StreamingBody::new(body, rqctx.request_body_max_bytes())
-                .into_bytes_mut()
-                .await?;
+        let body_bytes = read_body(
+            request.into_body(),
+            rqctx.request_body_max_bytes(),
+            rqctx.server.config.request_body_timeout,
+        )
+        .await?;
         Ok(UntypedBody { content: body_bytes.freeze() })
     }
 
@@ -312,6 +315,36 @@ impl ExclusiveExtractor for UntypedBody {
     ) -> ExtractorMetadata {
         untyped_metadata()
     }
+}
+
+/// Reads a whole request body of at most `cap` bytes, within `timeout` if
+/// one is set (patched in: see `ConnectionLimits::request_body_timeout`).
+/// A body that is late gets 408, and the connection is closed, since the
+/// rest of the body may still be on its way.
+async fn read_body(
+    body: crate::Body,
+    cap: usize,
+    timeout: Option<Duration>,
+) -> Result<BytesMut, HttpError> {
+    let read = StreamingBody::new(body, cap).into_bytes_mut();
+    let Some(timeout) = timeout else {
+        return read.await;
+    };
+    tokio::time::timeout(timeout, read).await.unwrap_or_else(|_| {
+        let mut error = HttpError::for_client_error(
+            Some("RequestTimeout".to_string()),
+            crate::ClientErrorStatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the request body did not arrive within {} s",
+                timeout.as_secs_f64()
+            ),
+        );
+        error.headers_mut().insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+        Err(error)
+    })
 }
 
 // StreamingBody: body extractor that provides a streaming representation of the body.
@@ -517,6 +550,7 @@ mod tests {
         let r = http_request_load_body::<TheRealScimShady>(
             request,
             9000,
+            None,
             &crate::ApiEndpointBodyContentType::Json,
         )
         .await;
