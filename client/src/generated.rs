@@ -2684,9 +2684,9 @@ pub mod types {
 ///
 /// Records of the executions ("runs") of task agents, the LLM agents of an AI-agent platform. A run carries its status, token usage, credits, tool invocations, phase timings, fallback-model metadata, model usage and files.
 ///
-/// Every request needs a bearer JWT access token (Ory Hydra JWT access tokens, or Ory Kratos session tokens). Reading needs membership of the organization; writing needs the `writer` role and the `task_agent_runs:write` scope. Errors share one body, `Error`, and every response carries the `x-request-id` header that the server logs under.
+/// Every request needs a bearer JWT access token (Ory Hydra JWT access tokens, or Ory Kratos session tokens). Reading needs membership of the organization; writing needs the `writer` role and the `task_agent_runs:write` scope. Errors share one body, `Error`, and every response carries the `x-request-id` header that the server logs under, except a 431, which the HTTP server sends without either before the request is handled.
 ///
-/// Version: 2.0.0
+/// Version: 2.1.0
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
@@ -2728,7 +2728,7 @@ impl Client {
 }
 impl ClientInfo<crate::ClientState> for Client {
     fn api_version() -> &'static str {
-        "2.0.0"
+        "2.1.0"
     }
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
@@ -2754,7 +2754,7 @@ impl Client {
     /// - `task_agent_id`: The task agent within the project.
     /// - `created_after`: Only runs created at or after this instant.
     /// - `created_before`: Only runs created strictly before this instant.
-    /// - `cursor`: Where to continue: `pagination.next_cursor` of the previous page.
+    /// - `cursor`: Where to continue: `pagination.next_cursor` of the previous page, sent back unchanged with the same filters. The cursor is opaque. One that was altered or made up, or that was issued for other filters or another task agent, is refused with 422; so is one issued before the server's cursor key was rotated (start again from the first page). A cursor carries a position, not a permission: every page is authorized again.
     /// - `had_mcp_tool_fail`: Only runs whose `had_mcp_tool_fail` is this value.
     /// - `had_task_tool_fail`: Only runs whose `had_task_tool_fail` is this value.
     /// - `is_error`: Only runs whose `is_error` is this value.
@@ -3424,6 +3424,9 @@ pub mod builder {
                     ResponseValue::from_response(response).await?,
                 )),
                 403u16 => Err(Error::ErrorResponse(
+                    ResponseValue::from_response(response).await?,
+                )),
+                408u16 => Err(Error::ErrorResponse(
                     ResponseValue::from_response(response).await?,
                 )),
                 409u16 => Err(Error::ErrorResponse(

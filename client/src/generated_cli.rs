@@ -47,7 +47,7 @@ impl<T: CliConfig> Cli<T> {
                     .value_parser(::clap::value_parser!(::std::string::String))
                     .required(false)
                     .help(
-                        "Where to continue: `pagination.next_cursor` of the previous page.",
+                        "Where to continue: `pagination.next_cursor` of the previous page, sent back unchanged with the same filters. The cursor is opaque. One that was altered or made up, or that was issued for other filters or another task agent, is refused with 422; so is one issued before the server's cursor key was rotated (start again from the first page). A cursor carries a position, not a permission: every page is authorized again.",
                     ),
             )
             .arg(

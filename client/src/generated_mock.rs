@@ -444,6 +444,14 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
+        pub fn request_timeout(self, value: &types::Error) -> Self {
+            Self(
+                self.0
+                    .status(408u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
         pub fn conflict(self, value: &types::Error) -> Self {
             Self(
                 self.0

@@ -15,7 +15,12 @@
 //! - the enums (`RunStatus` in requests, the open `OpenRunStatus` of
 //!   responses, and the same for file sources) are the hand-written types of
 //!   `client/src/forward.rs`, which keep a value they do not know instead of
-//!   failing the whole response.
+//!   failing the whole response;
+//! - the error responses without a body (`BODYLESS_ERROR_STATUSES`, which
+//!   the HTTP server sends before any handler) are left out: progenitor
+//!   needs one body type for all the errors of an operation (it asserts so),
+//!   and the client reports such a status as `Error::UnexpectedResponse`,
+//!   with its status and headers, rather than failing to decode an `Error`.
 
 use std::fmt;
 use std::io::Write;
@@ -26,7 +31,8 @@ use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
 use progenitor::{GenerationSettings, Generator, InterfaceStyle, TagStyle, TypeImpl};
 use serde_json::Value;
 
-use crate::spec_file::{SPEC_PATH, SpecFile, workspace_root};
+use crate::spec_file::{OPERATION_METHODS, SPEC_PATH, SpecFile, workspace_root};
+use crate::spec_sync::BODYLESS_ERROR_STATUSES;
 
 /// The generated files, relative to the workspace root, and what each holds.
 pub const GENERATED: [(&str, Output); 3] = [
@@ -62,6 +68,7 @@ const SCHEMAS: &str = "#/components/schemas/";
 /// The spec as progenitor is given it (see the module documentation).
 fn lenient(spec: &SpecFile) -> Result<openapiv3::OpenAPI> {
     let mut json = spec.json.clone();
+    drop_bodyless_error_responses(&mut json);
     let schemas = json["components"]["schemas"]
         .as_object_mut()
         .context("the spec has no components.schemas")?;
@@ -85,6 +92,25 @@ fn lenient(spec: &SpecFile) -> Result<openapiv3::OpenAPI> {
         }
     });
     Ok(serde_json::from_value(json)?)
+}
+
+/// Drops the error responses that have no body (see the module
+/// documentation) from every operation.
+fn drop_bodyless_error_responses(json: &mut Value) {
+    let Some(paths) = json.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for item in paths.values_mut() {
+        for method in OPERATION_METHODS {
+            if let Some(Value::Object(responses)) =
+                item.pointer_mut(&format!("/{method}/responses"))
+            {
+                for bodyless in BODYLESS_ERROR_STATUSES {
+                    responses.remove(bodyless.status);
+                }
+            }
+        }
+    }
 }
 
 /// Drops each request form `XWrite` that has the properties of its response

@@ -9,7 +9,8 @@
 //!
 //! - security schemes and requirements;
 //! - one response per documented error status, each with the `Error` schema
-//!   that dropshot uses (dropshot itself documents only `4XX` and `5XX`);
+//!   that dropshot uses (dropshot itself documents only `4XX` and `5XX`), or
+//!   with no body for the statuses in [`BODYLESS_ERROR_STATUSES`];
 //! - the success statuses in [`EXTRA_SUCCESS_STATUSES`], each identical to
 //!   the success response dropshot documents;
 //! - the parameter defaults in [`PARAMETER_DEFAULTS`] (dropshot drops the
@@ -59,6 +60,22 @@ pub const EXTRA_SUCCESS_STATUSES: &[ExtraSuccessStatus] = &[ExtraSuccessStatus {
     status: "201",
     same_content_as: "200",
     why: "PUT answers 201 when it creates the run and 200 when it replaces it",
+}];
+
+/// An error status that the HTTP server answers itself, before any handler
+/// runs, with an empty body: dropshot cannot document it, and the spec
+/// documents it without `content`.
+pub struct BodylessErrorStatus {
+    /// The status code.
+    pub status: &'static str,
+    /// Who sends it, and when.
+    pub why: &'static str,
+}
+
+/// The error statuses the spec may document without a body.
+pub const BODYLESS_ERROR_STATUSES: &[BodylessErrorStatus] = &[BodylessErrorStatus {
+    status: "431",
+    why: "hyper refuses request headers over its limits before dropshot sees the request",
 }];
 
 /// A query parameter's default that the server applies and that dropshot
@@ -332,7 +349,8 @@ fn is_error_status(status: &str) -> bool {
 }
 
 /// Removes the spec's error responses after checking that each carries the
-/// `Error` schema (and nothing else) as `application/json`.
+/// `Error` schema (and nothing else) as `application/json`, or, for a status
+/// in [`BODYLESS_ERROR_STATUSES`], no content at all.
 fn take_error_responses(
     pointer: &str,
     operation: &mut Map<String, Value>,
@@ -349,6 +367,21 @@ fn take_error_responses(
         .collect();
     for status in &statuses {
         let response = responses.remove(status).expect("listed above");
+        if let Some(bodyless) = BODYLESS_ERROR_STATUSES.iter().find(|b| b.status == status) {
+            if response.get("content").is_none() {
+                report.allow(format!(
+                    "error response {status} of {name} without a body ({})",
+                    bodyless.why
+                ));
+            } else {
+                report.reject(
+                    format!("{pointer}/responses/{status}"),
+                    Some(response),
+                    "the HTTP server sends this error before any handler, with an empty body: it must have no `content`",
+                );
+            }
+            continue;
+        }
         let mut content = response.get("content").cloned().unwrap_or(Value::Null);
         strip_examples(&mut content, &mut SyncReport::default());
         if content == error_content() {
@@ -357,7 +390,8 @@ fn take_error_responses(
             report.reject(
                 format!("{pointer}/responses/{status}"),
                 Some(response),
-                "an error response must be `application/json` with the schema `#/components/schemas/Error`",
+                "an error response must be `application/json` with the schema `#/components/schemas/Error` \
+                 (only the statuses in BODYLESS_ERROR_STATUSES may have no body)",
             );
         }
     }
@@ -703,6 +737,10 @@ mod tests {
         for expected in [
             "security scheme `bearerAuth`",
             "error response 412 of put_task_agent_run",
+            "error response 408 of put_task_agent_run",
+            "error response 431 of get_task_agent_run without a body",
+            "error response 431 of put_task_agent_run without a body",
+            "error response 431 of list_task_agent_runs without a body",
             "success response 201 of put_task_agent_run",
             "description of tag \"task-agent-runs\"",
             "2 servers",
@@ -823,6 +861,61 @@ mod tests {
                 .unwrap()
                 .contains("Error")
         );
+    }
+
+    #[test]
+    fn a_431_without_a_body_is_allowed_and_listed() {
+        let (mut spec, server) = real_pair();
+        spec.pointer_mut(&format!("{RUN_PATH}/get/responses"))
+            .unwrap()["431"] = json!({ "description": "headers too large" });
+        let report = compare(&spec, &server);
+        assert!(report.is_in_sync(), "{report}");
+        assert!(
+            report
+                .allowances
+                .iter()
+                .any(|a| a.starts_with("error response 431 of get_task_agent_run without a body")),
+            "{:#?}",
+            report.allowances
+        );
+    }
+
+    #[test]
+    fn an_error_response_without_a_body_is_rejected_for_other_statuses() {
+        let (mut spec, server) = real_pair();
+        spec.pointer_mut(&format!("{RUN_PATH}/get/responses"))
+            .unwrap()["404"] = json!({ "description": "not found" });
+        let report = compare(&spec, &server);
+        assert_eq!(pointers(&report), [format!("{RUN_PATH}/get/responses/404")]);
+        assert!(
+            report.differences[0]
+                .note
+                .as_deref()
+                .unwrap()
+                .contains("BODYLESS_ERROR_STATUSES")
+        );
+    }
+
+    #[test]
+    fn a_431_with_content_is_rejected() {
+        for content in [
+            error_content(),
+            json!({ "text/plain": { "schema": { "type": "string" } } }),
+        ] {
+            let (mut spec, server) = real_pair();
+            spec.pointer_mut(&format!("{RUN_PATH}/get/responses"))
+                .unwrap()["431"] =
+                json!({ "description": "headers too large", "content": content });
+            let report = compare(&spec, &server);
+            assert_eq!(pointers(&report), [format!("{RUN_PATH}/get/responses/431")]);
+            assert!(
+                report.differences[0]
+                    .note
+                    .as_deref()
+                    .unwrap()
+                    .contains("no `content`")
+            );
+        }
     }
 
     #[test]

@@ -18,8 +18,8 @@ fn default_page_limit() -> i64 {
 }
 
 /// Filters and paging of `list_task_agent_runs`. Filters combine with AND.
-/// A cursor is bound to the filters it was issued for: pass the same filters
-/// with it.
+/// A cursor is bound to the task agent and the filters it was issued for:
+/// pass the same filters with it.
 #[derive(Clone, Debug, Deserialize, JsonSchema, PartialEq)]
 pub struct RunListQuery {
     /// Only runs of this ADK session.
@@ -62,7 +62,13 @@ pub struct RunListQuery {
     #[serde(default = "default_page_limit")]
     #[schemars(range(min = 1, max = 100))]
     pub page_limit: i64,
-    /// Where to continue: `pagination.next_cursor` of the previous page.
+    /// Where to continue: `pagination.next_cursor` of the previous page, sent
+    /// back unchanged with the same filters. The cursor is opaque. One that
+    /// was altered or made up, or that was issued for other filters or
+    /// another task agent, is refused with 422; so is one issued before the
+    /// server's cursor key was rotated (start again from the first page). A
+    /// cursor carries a position, not a permission: every page is authorized
+    /// again.
     #[serde(default)]
     #[schemars(schema_with = "optional::<String>")]
     pub cursor: Option<String>,

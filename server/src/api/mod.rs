@@ -35,7 +35,7 @@ pub use serialized::Serialized;
 /// Title of the API, as the spec's `info.title` has it.
 pub const API_TITLE: &str = "Task Agent Runs API";
 /// Version of the contract, as the spec's `info.version` has it.
-pub const API_VERSION: semver::Version = semver::Version::new(2, 0, 0);
+pub const API_VERSION: semver::Version = semver::Version::new(2, 1, 0);
 
 /// Records of task agent executions ("runs"): read one, list a task agent's
 /// runs, and let the agent runtime create or replace them.
@@ -103,7 +103,8 @@ pub const API_DESCRIPTION: &str = "Records of the executions (\"runs\") of task 
     Every request needs a bearer JWT access token (Ory Hydra JWT access tokens, or Ory Kratos \
     session tokens). Reading needs membership of the organization; writing needs the `writer` \
     role and the `task_agent_runs:write` scope. Errors share one body, `Error`, and every \
-    response carries the `x-request-id` header that the server logs under.";
+    response carries the `x-request-id` header that the server logs under, except a 431, \
+    which the HTTP server sends without either before the request is handled.";
 
 /// Dropshot's OpenAPI document of the API, built from the trait alone.
 pub fn openapi_document() -> serde_json::Value {

@@ -550,6 +550,28 @@ const CASES: &[Case] = &[
             "/paths/~1things~1{id}/get/responses/429",
         )],
     },
+    // A status the HTTP server answers before any handler, with no body
+    // (431 in openapi.yaml): what the response holds is not judged.
+    Case {
+        name: "error status without a body added",
+        before: &[],
+        after: &[
+            Set(
+                "/components/responses/TooLarge",
+                "{description: Sent by the HTTP server, without a body.}",
+            ),
+            Set(
+                "/paths/~1things~1{id}/put/responses/431",
+                "{$ref: '#/components/responses/TooLarge'}",
+            ),
+        ],
+        expected: &[(
+            "error-status-added",
+            None,
+            C,
+            "/paths/~1things~1{id}/put/responses/431",
+        )],
+    },
     Case {
         name: "error status removed",
         before: &[],
