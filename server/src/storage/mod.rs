@@ -1,10 +1,12 @@
-//! Where runs and memberships are kept: two small interfaces, [`RunStore`]
-//! and [`MembershipStore`], with two real backends behind them: SQLite, the
-//! embedded default, and PostgreSQL, for replicas sharing one database.
+//! Where runs, memberships and the cursor key are kept: three small
+//! interfaces, [`RunStore`], [`MembershipStore`] and [`CursorKeyStore`],
+//! with two real backends behind them: SQLite, the embedded default, and
+//! PostgreSQL, for replicas sharing one database.
 //!
 //! A run is stored as the JSON text of its `TaskAgentRun` plus the columns
 //! that lists filter and sort on, so reads return the stored bytes as they are.
 
+mod cursor_key;
 mod list_query;
 mod membership;
 mod millisecond;
@@ -19,6 +21,7 @@ use async_trait::async_trait;
 use crate::api::{RunPath, TaskAgentPath};
 use crate::etag::IfMatch;
 
+pub use cursor_key::{CursorKeyStore, NewCursorKey, StoredCursorKey};
 pub use membership::{Membership, MembershipStore, Role};
 pub use postgres::PostgresStore;
 use put_decision::{ExistingRun, plan_writes};
@@ -102,7 +105,7 @@ pub trait RunStore: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), StoreError>;
 }
 
-/// A backend: the runs and the memberships of one database.
-pub trait Database: RunStore + MembershipStore {}
+/// A backend: the runs, the memberships and the cursor key of one database.
+pub trait Database: RunStore + MembershipStore + CursorKeyStore {}
 
-impl<T: RunStore + MembershipStore> Database for T {}
+impl<T: RunStore + MembershipStore + CursorKeyStore> Database for T {}

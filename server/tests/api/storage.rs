@@ -385,7 +385,8 @@ async fn the_json_migration_fails_on_a_stored_body_that_is_not_json(backend: Bac
     };
     storage
         .execute(&format!(
-            "{undo_the_constraint} DELETE FROM schema_migrations WHERE version >= 3; \
+            "{undo_the_constraint} DROP TABLE cursor_keys; \
+             DELETE FROM schema_migrations WHERE version >= 3; \
              UPDATE task_agent_runs SET body = '{{\"truncated';"
         ))
         .await
@@ -438,7 +439,7 @@ async fn stored_runs_are_cut_to_the_millisecond(backend: Backend) {
     let untouched = store.get_run(&other).await.unwrap().unwrap();
     drop(store);
     storage
-        .execute("DELETE FROM schema_migrations WHERE version = 4")
+        .execute("DROP TABLE cursor_keys; DELETE FROM schema_migrations WHERE version >= 4")
         .await
         .unwrap();
 

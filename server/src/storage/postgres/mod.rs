@@ -20,10 +20,12 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 use uuid::Uuid;
 
+use super::cursor_key::{DELETE_REPLACED, SELECT_NEWEST, stored_key};
 use super::list_query::{SqlValue, list_query};
 use super::{
-    ExistingRun, ListedRun, Membership, MembershipStore, Position, PutOutcome, PutRejection, Role,
-    RunFilter, RunRecord, RunStore, RunWrite, StoreError, StoredRun, Timestamp, plan_writes,
+    CursorKeyStore, ExistingRun, ListedRun, Membership, MembershipStore, NewCursorKey, Position,
+    PutOutcome, PutRejection, Role, RunFilter, RunRecord, RunStore, RunWrite, StoreError,
+    StoredCursorKey, StoredRun, Timestamp, plan_writes,
 };
 use super::{millisecond, pending_migrations, stored};
 use crate::api::{RunPath, Serialized, TaskAgentPath};
@@ -38,6 +40,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         millisecond::VERSION,
         include_str!("0004_runs_to_the_millisecond.sql"),
     ),
+    (5, include_str!("0005_cursor_keys.sql")),
 ];
 
 /// Connections per server replica.
@@ -607,5 +610,29 @@ impl MembershipStore for PostgresStore {
                 })
             })
             .collect()
+    }
+}
+
+#[async_trait]
+impl CursorKeyStore for PostgresStore {
+    async fn newest_cursor_key(&self) -> Result<Option<StoredCursorKey>, StoreError> {
+        let row = self.client().await?.query_opt(SELECT_NEWEST, &[]).await?;
+        row.map(|row| stored_key(row.get(0), row.get(1)))
+            .transpose()
+    }
+
+    async fn store_cursor_key(
+        &self,
+        which: NewCursorKey,
+        secret: Vec<u8>,
+    ) -> Result<Option<StoredCursorKey>, StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await?;
+        transaction.execute(which.insert_sql(), &[&secret]).await?;
+        transaction.execute(DELETE_REPLACED, &[]).await?;
+        let row = transaction.query_opt(SELECT_NEWEST, &[]).await?;
+        transaction.commit().await?;
+        row.map(|row| stored_key(row.get(0), row.get(1)))
+            .transpose()
     }
 }

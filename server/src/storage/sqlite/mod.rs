@@ -17,10 +17,12 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::types::Value as SqliteValue;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 
+use super::cursor_key::{DELETE_REPLACED, SELECT_NEWEST, stored_key};
 use super::list_query::{SqlValue, list_query};
 use super::{
-    ExistingRun, ListedRun, Membership, MembershipStore, Position, PutOutcome, PutRejection, Role,
-    RunFilter, RunStore, RunWrite, StoreError, StoredRun, Timestamp, plan_writes,
+    CursorKeyStore, ExistingRun, ListedRun, Membership, MembershipStore, NewCursorKey, Position,
+    PutOutcome, PutRejection, Role, RunFilter, RunStore, RunWrite, StoreError, StoredCursorKey,
+    StoredRun, Timestamp, plan_writes,
 };
 use super::{millisecond, pending_migrations, stored};
 use crate::api::{RunPath, Serialized, TaskAgentPath};
@@ -39,6 +41,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         millisecond::VERSION,
         include_str!("0004_runs_to_the_millisecond.sql"),
     ),
+    (5, include_str!("0005_cursor_keys.sql")),
 ];
 
 /// How long a request waits for a connection, or for the write lock, before
@@ -437,6 +440,39 @@ impl MembershipStore for SqliteStore {
         })
         .await
     }
+}
+
+#[async_trait]
+impl CursorKeyStore for SqliteStore {
+    async fn newest_cursor_key(&self) -> Result<Option<StoredCursorKey>, StoreError> {
+        self.read(|connection| newest_cursor_key(connection)).await
+    }
+
+    async fn store_cursor_key(
+        &self,
+        which: NewCursorKey,
+        secret: Vec<u8>,
+    ) -> Result<Option<StoredCursorKey>, StoreError> {
+        self.writer
+            .run(move |connection| {
+                let transaction =
+                    connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                transaction.execute(which.insert_sql(), [secret])?;
+                transaction.execute(DELETE_REPLACED, [])?;
+                let newest = newest_cursor_key(&transaction)?;
+                transaction.commit()?;
+                Ok(newest)
+            })
+            .await
+    }
+}
+
+fn newest_cursor_key(connection: &Connection) -> Result<Option<StoredCursorKey>, StoreError> {
+    let row = connection
+        .prepare_cached(SELECT_NEWEST)?
+        .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    row.map(|(id, secret)| stored_key(id, secret)).transpose()
 }
 
 const SELECT_STORED: &str = "SELECT etag, status FROM task_agent_runs \
