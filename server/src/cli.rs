@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::auth::{DevIssuer, TokenRequest};
 use crate::config::{DEFAULT_DATA_DIR, ServeArgs};
 use crate::context::ServerContext;
+use crate::cursor;
 use crate::database_url::{DEFAULT_DATABASE, DatabaseUrl};
 use crate::demo::{self, DemoArgs};
 use crate::import;
@@ -40,6 +41,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Manage who may read and write the runs of an organization
     Members(MembersArgs),
+    /// Manage the secret that keys list cursors (shared by every replica)
+    CursorKey(CursorKeyArgs),
     /// Mint a token from the development issuer (see `serve --dev-issuer`)
     Token(TokenArgs),
     /// Bulk-load runs from an NDJSON file (one run per line, with org_id, project_id, task_agent_id and id)
@@ -98,6 +101,23 @@ pub enum MembersAction {
     },
 }
 
+/// `cursor-key` and the database it works on.
+#[derive(Args, Debug)]
+pub struct CursorKeyArgs {
+    /// The database: sqlite://PATH or postgres://...
+    #[arg(long, env = "TASK_AGENT_DATABASE", default_value = DEFAULT_DATABASE, global = true)]
+    pub database: DatabaseUrl,
+    #[command(subcommand)]
+    pub action: CursorKeyAction,
+}
+
+/// What to do with the cursor key.
+#[derive(Debug, Subcommand)]
+pub enum CursorKeyAction {
+    /// Replace the key with a new one: cursors issued before are refused, so lists in progress start again from the first page
+    Rotate,
+}
+
 /// `token`.
 #[derive(Args, Debug)]
 pub struct TokenArgs {
@@ -124,6 +144,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve(args).await,
         Command::Demo(args) => run_demo(args).await,
         Command::Members(args) => members(args).await,
+        Command::CursorKey(args) => cursor_key(args).await,
         Command::Import(args) => run_import(args).await,
         Command::Token(args) => {
             let issuer = DevIssuer::load_or_create(&args.data_dir)?;
@@ -210,6 +231,22 @@ async fn members(args: MembersArgs) -> anyhow::Result<()> {
             for member in database.members(org).await? {
                 println!("{}\t{}\t{}", member.org_id, member.subject, member.role);
             }
+        }
+    }
+    Ok(())
+}
+
+async fn cursor_key(args: CursorKeyArgs) -> anyhow::Result<()> {
+    let database = args.database.open().await?;
+    match args.action {
+        CursorKeyAction::Rotate => {
+            let key = database.rotate_cursor_key().await?;
+            println!(
+                "cursor key {} is now current; running servers use it within {} s (at once \
+                 when they see one of its cursors), and refuse the cursors of the old key",
+                key.id,
+                cursor::REFRESH_EVERY.as_secs()
+            );
         }
     }
     Ok(())

@@ -8,6 +8,7 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 use uuid::Uuid;
 
 use crate::auth::{Access, JwtVerifier, MembershipCache, authorize, bearer_token};
+use crate::cursor::CursorKeyHolder;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::storage::Database;
@@ -18,6 +19,8 @@ pub struct ServerContext {
     pub verifier: JwtVerifier,
     /// Roles looked up recently.
     pub memberships: MembershipCache,
+    /// The key that signs and checks list cursors.
+    pub cursor_keys: CursorKeyHolder,
     /// The development issuer's keys, published when it is enabled.
     pub dev_jwks: Option<JwkSet>,
     pub metrics: Arc<Metrics>,

@@ -84,9 +84,14 @@ impl TaskAgentRunsApi for TaskAgentRunsImpl {
     ) -> Result<HttpResponseOk<Open<TaskAgentRunPage>>, HttpError> {
         let path = path.into_inner();
         guarded(&rqctx, path.org_id, Access::Read, async {
-            let page =
-                runs::list_runs(rqctx.context().database.as_ref(), &path, query.into_inner())
-                    .await?;
+            let context = rqctx.context();
+            let page = runs::list_runs(
+                context.database.as_ref(),
+                &context.cursor_keys,
+                &path,
+                query.into_inner(),
+            )
+            .await?;
             Ok(HttpResponseOk(Open(page)))
         })
         .await

@@ -6,7 +6,7 @@ use crate::api::{
     MAX_PAGE_LIMIT, Pagination, RunListQuery, RunPath, TaskAgentPath, TaskAgentRun,
     TaskAgentRunPage, TaskAgentRunWrite,
 };
-use crate::cursor::{self, ListIdentity};
+use crate::cursor::{self, Cursor, CursorKeyHolder, ListIdentity};
 use crate::error::ApiError;
 use crate::etag::IfMatch;
 use crate::storage::{PutOutcome, RunFilter, RunRecord, RunStore, RunWrite, StoredRun};
@@ -17,9 +17,11 @@ pub async fn get_run(store: &dyn RunStore, path: &RunPath) -> Result<StoredRun, 
     store.get_run(path).await?.ok_or(ApiError::NotFound)
 }
 
-/// One page of the runs of `task_agent`.
+/// One page of the runs of `task_agent`; its cursors are checked and made
+/// with the key of `cursor_keys`.
 pub async fn list_runs(
     store: &dyn RunStore,
+    cursor_keys: &CursorKeyHolder,
     task_agent: &TaskAgentPath,
     query: RunListQuery,
 ) -> Result<TaskAgentRunPage, ApiError> {
@@ -76,13 +78,10 @@ pub async fn list_runs(
             },
         });
     }
-    let after = query
-        .cursor
-        .as_deref()
-        .map(|text| {
-            cursor::decode(text, &list)
-                .map_err(|error| ApiError::invalid("cursor", error.to_string()))
-        })
+    let cursor = query.cursor.as_deref().map(Cursor::parse).transpose()?;
+    let key = cursor_keys.key(cursor.as_ref().map(Cursor::key_id)).await?;
+    let after = cursor
+        .map(|cursor| cursor.verify(&list, &key))
         .transpose()?;
     let limit = usize::try_from(page_limit).expect("checked above");
     let mut runs = store
@@ -91,7 +90,8 @@ pub async fn list_runs(
     let has_next = runs.len() > limit;
     runs.truncate(limit);
     let next_cursor = if has_next {
-        runs.last().map(|last| cursor::encode(last.position, &list))
+        runs.last()
+            .map(|last| cursor::encode(last.position, &list, &key))
     } else {
         None
     };

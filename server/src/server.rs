@@ -15,6 +15,7 @@ use crate::auth::{
     DEV_ISSUER, DevIssuer, JwksSource, JwtVerifier, KeySet, MembershipCache, VerifierConfig,
 };
 use crate::context::ServerContext;
+use crate::cursor::{self, CursorKeyHolder};
 use crate::docs;
 use crate::handlers::TaskAgentRunsImpl;
 use crate::metrics::Metrics;
@@ -138,6 +139,7 @@ pub fn start(
     metrics: Arc<Metrics>,
 ) -> anyhow::Result<HttpServer<ServerContext>> {
     let (verifier, dev_jwks) = verifier(&config.auth)?;
+    let cursor_keys = CursorKeyHolder::new(database.clone(), cursor::REFRESH_EVERY);
     let dropshot_config = ConfigDropshot {
         bind_address: config.bind,
         default_request_body_max_bytes: REQUEST_BODY_MAX_BYTES,
@@ -158,6 +160,7 @@ pub fn start(
                 MEMBERSHIP_CACHE_CAPACITY,
                 config.auth.membership_ttl,
             ),
+            cursor_keys,
             dev_jwks,
             metrics,
             admission: Semaphore::new(config.max_concurrent_requests),

@@ -7,6 +7,7 @@
 
 mod auth;
 mod cli;
+mod cursor_keys;
 mod docs;
 mod faults;
 mod get_run;

@@ -1,6 +1,6 @@
 //! Two server processes on one PostgreSQL database: what one writes the
-//! other reads, their lists agree, and concurrent conditional writes through
-//! both never both win.
+//! other reads, their lists agree, a cursor one issues the other accepts,
+//! and concurrent conditional writes through both never both win.
 
 use serde_json::json;
 use task_agent_client::Client;
@@ -59,6 +59,24 @@ async fn two_replicas_share_one_database() {
         list_ids(&via_b, &agent).await,
         "both replicas list the same runs in the same order"
     );
+
+    // A walk whose pages alternate between the replicas: each accepts the
+    // other's cursors (the key that signs them is in the shared database).
+    let mut walked = Vec::new();
+    let mut cursor: Option<String> = None;
+    for through in [&via_a, &via_b].into_iter().cycle() {
+        let mut request = agent.list(through).page_limit(3u64);
+        if let Some(cursor) = cursor.take() {
+            request = request.cursor(cursor);
+        }
+        let page = request.send().await.unwrap().into_inner();
+        walked.extend(page.results.iter().map(|run| run.id));
+        match page.pagination.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(walked, listed_a, "no run missed or repeated");
 
     // Conditional writes racing through the two replicas: one wins, the
     // other gets 412, and the stored run is the winner's, unmerged.

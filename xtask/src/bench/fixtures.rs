@@ -9,7 +9,8 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, Result, bail, ensure};
 use futures::{StreamExt, TryStreamExt};
 use task_agent_server::api::TaskAgentPath;
-use task_agent_server::cursor::{self, ListIdentity};
+use task_agent_server::cursor::{self, CursorKey, ListIdentity};
+use task_agent_server::database_url::DatabaseUrl;
 use task_agent_server::samples::SampleRuns;
 use task_agent_server::storage::{Position, RunFilter};
 
@@ -128,13 +129,15 @@ impl Fixtures {
     /// Files with the path of the first page and of the page `depth` runs
     /// deep of the (only) task agent of `samples`, whose `seeded` runs are
     /// listed newest first: the deep page starts at run `seeded - 1 - depth`.
-    /// Both are fetched once, to check that they are what they claim.
+    /// Both are fetched once from the server at `url` on `database`, to
+    /// check that they are what they claim.
     pub fn list_pages(
         &self,
         samples: &SampleRuns,
         seeded: u64,
         depth: u64,
         url: &str,
+        database: &str,
     ) -> Result<(PathBuf, PathBuf)> {
         ensure!(
             samples.task_agents.len() == 1,
@@ -157,11 +160,21 @@ impl Fixtures {
             run_id: before.run_id,
         };
         let identity = ListIdentity::new(&newest.task_agent(), &RunFilter::default());
-        let deep = format!("{list}&cursor={}", cursor::encode(position, &identity));
+        let runtime = client_runtime()?;
+        // Signed with the key the server keeps in its database.
+        let key = runtime.block_on(async {
+            let database: DatabaseUrl = database.parse().map_err(anyhow::Error::msg)?;
+            let stored = database.open().await?.cursor_key().await?;
+            anyhow::Ok(CursorKey::new(stored.id, &stored.secret))
+        })?;
+        let deep = format!(
+            "{list}&cursor={}",
+            cursor::encode(position, &identity, &key)
+        );
         let expected_first = [newest.run_id, samples.run(seeded - 1 - depth).0.run_id];
 
         let http = reqwest::Client::new();
-        client_runtime()?.block_on(async {
+        runtime.block_on(async {
             for (path, expected) in [&list, &deep].into_iter().zip(expected_first) {
                 let page: serde_json::Value = http
                     .get(format!("{url}{path}"))

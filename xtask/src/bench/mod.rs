@@ -313,7 +313,7 @@ impl Bench<'_> {
         let depth = self.options.list_depth.min(runs.saturating_sub(1));
         let (server, fixtures) = self.seeded_server(&samples, runs, database, "list")?;
         let url = server.url();
-        let (first, deep) = fixtures.list_pages(&samples, runs, depth, &url)?;
+        let (first, deep) = fixtures.list_pages(&samples, runs, depth, &url, database)?;
         let load = |page: &Path| Load {
             script: "get_paths.lua",
             url: &url,

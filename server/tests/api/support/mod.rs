@@ -4,6 +4,7 @@
 //! against `openapi.yaml` (status documented, body valid).
 
 mod backend;
+mod cursors;
 pub mod idp;
 mod process;
 mod proxy;
@@ -26,6 +27,7 @@ use task_agent_server::storage::Database;
 use uuid::Uuid;
 
 pub use backend::{Backend, TestDatabase, WriteLock};
+pub use cursors::unkeyed_cursor;
 pub use idp::TestIdp;
 pub use process::{BINARY, ServerProcess, free_port};
 pub use proxy::ConformanceProxy;
