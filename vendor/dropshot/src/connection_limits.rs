@@ -46,11 +46,13 @@ struct SilentConnections {
     waiting: VecDeque<(u64, oneshot::Sender<()>)>,
 }
 
-/// An admitted connection's place: it is given back when the connection
-/// closes.
+/// An admitted connection's place, given back when the connection closes;
+/// until its first byte, it may be taken for a newer connection.
 #[derive(Debug)]
 pub(crate) struct Admission {
     _permit: OwnedSemaphorePermit,
+    id: u64,
+    taken: oneshot::Receiver<()>,
 }
 
 impl ConnectionGate {
@@ -63,47 +65,57 @@ impl ConnectionGate {
 
     /// A place for a connection just accepted: a free one, else the place
     /// of the oldest silent connection, else the first to be given back.
+    /// The connection counts as silent from here (not from when its task
+    /// first runs), so that a flood faster than those tasks still finds
+    /// every silent connection to take the place of.
     pub(crate) async fn admit(&self) -> Admission {
-        if let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() {
-            return Admission { _permit: permit };
-        }
-        self.close_oldest_silent();
-        let permit = Arc::clone(&self.permits)
-            .acquire_owned()
-            .await
-            .expect("the semaphore is never closed");
-        Admission { _permit: permit }
+        let permit = match Arc::clone(&self.permits).try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                self.close_oldest_silent();
+                Arc::clone(&self.permits)
+                    .acquire_owned()
+                    .await
+                    .expect("the semaphore is never closed")
+            }
+        };
+        let (take, taken) = oneshot::channel();
+        let mut silent = self.silent.lock().unwrap();
+        let id = silent.next_id;
+        silent.next_id += 1;
+        silent.waiting.push_back((id, take));
+        Admission { _permit: permit, id, taken }
     }
 
     fn close_oldest_silent(&self) {
         let mut silent = self.silent.lock().unwrap();
         // A connection whose receiver is gone has spoken or closed already.
-        while let Some((_, close)) = silent.waiting.pop_front() {
-            if close.send(()).is_ok() {
+        while let Some((_, take)) = silent.waiting.pop_front() {
+            if take.send(()).is_ok() {
                 return;
             }
         }
     }
 
-    /// Waits until `stream` has something to read; false when the
-    /// connection should be closed instead (silent too long, or its place
-    /// was given to a newer connection).
-    pub(crate) async fn first_byte(&self, stream: &TcpStream) -> bool {
-        let (close, closed) = oneshot::channel();
-        let id = {
-            let mut silent = self.silent.lock().unwrap();
-            let id = silent.next_id;
-            silent.next_id += 1;
-            silent.waiting.push_back((id, close));
-            id
-        };
+    /// Waits until the connection of `admission` has sent a byte; false
+    /// when it should be closed instead (silent too long, or its place was
+    /// taken for a newer connection).
+    pub(crate) async fn first_byte(
+        &self,
+        admission: &mut Admission,
+        stream: &TcpStream,
+    ) -> bool {
+        // `readable()` may report readiness before any byte has arrived;
+        // `peek` waits for one (or for the end of the stream).
+        let mut byte = [0; 1];
         let spoke = tokio::select! {
-            readable = stream.readable() => readable.is_ok(),
-            _ = closed => false,
+            peeked = stream.peek(&mut byte) => matches!(peeked, Ok(1)),
+            _ = &mut admission.taken => false,
             () = tokio::time::sleep(FIRST_BYTE_TIMEOUT) => false,
         };
+        admission.taken.close();
+        let id = admission.id;
         self.silent.lock().unwrap().waiting.retain(|(waiting, _)| *waiting != id);
         spoke
     }
 }
-

@@ -349,8 +349,8 @@ impl<C: ServerContext> HttpServerStarter<C> {
                             let (gate, builder, watcher) =
                                 (Arc::clone(gate), builder.clone(), graceful.watcher());
                             tokio::spawn(async move {
-                                let _admission = admission;
-                                if gate.first_byte(&sock).await {
+                                let mut admission = admission;
+                                if gate.first_byte(&mut admission, &sock).await {
                                     let fut = builder
                                         .serve_connection_with_upgrades(
                                             TokioIo::new(sock),
