@@ -21,7 +21,7 @@ use crate::import;
 use crate::logging;
 use crate::metrics::Metrics;
 use crate::routes::Routes;
-use crate::server::{self, DEFAULT_MAX_CONCURRENT_REQUESTS, ServerConfig};
+use crate::server::{self, ServerConfig};
 use crate::storage::{Membership, Role};
 
 /// The Task Agent Runs API server.
@@ -260,11 +260,7 @@ async fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
     let issuer = DevIssuer::load_or_create(&args.data_dir)?;
     let reader_token = issuer.mint(&demo::reader_token_request())?;
     let (log, metrics) = observability(&ConfigLoggingLevel::Warn);
-    let config = |bind| ServerConfig {
-        bind,
-        auth: demo::auth_config(&args.data_dir),
-        max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
-    };
+    let config = |bind| ServerConfig::new(bind, demo::auth_config(&args.data_dir));
     let server = match server::start(
         &config(args.bind),
         store.clone(),

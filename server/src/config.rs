@@ -2,6 +2,7 @@
 //! variables and a TOML file with the same keys, in that order of precedence.
 
 use std::net::SocketAddr;
+use std::num::{NonZeroU64, NonZeroUsize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -13,7 +14,8 @@ use serde::Deserialize;
 use crate::auth::JwksSource;
 use crate::database_url::{DEFAULT_DATABASE, DatabaseUrl};
 use crate::server::{
-    AuthConfig, DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_MEMBERSHIP_TTL, ServerConfig, TokenIssuer,
+    AuthConfig, DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MEMBERSHIP_TTL,
+    DEFAULT_REQUEST_BODY_TIMEOUT, ServerConfig, TokenIssuer,
 };
 
 /// The default listen address.
@@ -65,6 +67,12 @@ pub struct ServeArgs {
     /// API requests handled at once; more get 503 with Retry-After [default: 256]
     #[arg(long, env = "TASK_AGENT_MAX_CONCURRENT_REQUESTS")]
     pub max_concurrent_requests: Option<usize>,
+    /// Connections open at once; at the bound a new one takes the place of the oldest that has not sent a byte, or waits [default: 512]
+    #[arg(long, env = "TASK_AGENT_MAX_CONNECTIONS")]
+    pub max_connections: Option<NonZeroUsize>,
+    /// How long a client may take to send a request body, in seconds; then 408 and the connection is closed [default: 30]
+    #[arg(long, env = "TASK_AGENT_REQUEST_BODY_TIMEOUT_SECS")]
+    pub request_body_timeout_secs: Option<NonZeroU64>,
     /// On SIGTERM or SIGINT, how long in-flight requests may take to finish, in seconds [default: 30]
     #[arg(long, env = "TASK_AGENT_SHUTDOWN_GRACE_SECS")]
     pub shutdown_grace_secs: Option<u64>,
@@ -92,6 +100,8 @@ struct FileConfig {
     dev_issuer: Option<bool>,
     data_dir: Option<PathBuf>,
     max_concurrent_requests: Option<usize>,
+    max_connections: Option<NonZeroUsize>,
+    request_body_timeout_secs: Option<NonZeroU64>,
     shutdown_grace_secs: Option<u64>,
     log_level: Option<ConfigLoggingLevel>,
 }
@@ -168,6 +178,16 @@ impl ServeArgs {
                     .or(file.max_concurrent_requests)
                     .unwrap_or(DEFAULT_MAX_CONCURRENT_REQUESTS)
                     .max(1),
+                max_connections: self
+                    .max_connections
+                    .or(file.max_connections)
+                    .unwrap_or(DEFAULT_MAX_CONNECTIONS),
+                request_body_timeout: self
+                    .request_body_timeout_secs
+                    .or(file.request_body_timeout_secs)
+                    .map_or(DEFAULT_REQUEST_BODY_TIMEOUT, |secs| {
+                        Duration::from_secs(secs.get())
+                    }),
             },
             shutdown_grace: Duration::from_secs(
                 self.shutdown_grace_secs
@@ -221,6 +241,49 @@ fn read_file_config(path: &Path) -> anyhow::Result<FileConfig> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connection_limits_come_from_flags_the_file_or_the_defaults() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("server.toml");
+        std::fs::write(
+            &path,
+            "max_connections = 64\nrequest_body_timeout_secs = 5\n",
+        )
+        .unwrap();
+        let from_file = ServeArgs {
+            config: Some(path.clone()),
+            ..issuer_args()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(from_file.server.max_connections.get(), 64);
+        assert_eq!(
+            from_file.server.request_body_timeout,
+            Duration::from_secs(5)
+        );
+        let flags = ServeArgs {
+            config: Some(path.clone()),
+            max_connections: NonZeroUsize::new(8),
+            ..issuer_args()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(flags.server.max_connections.get(), 8);
+        let defaults = issuer_args().resolve().unwrap();
+        assert_eq!(defaults.server.max_connections, DEFAULT_MAX_CONNECTIONS);
+        assert_eq!(
+            defaults.server.request_body_timeout,
+            DEFAULT_REQUEST_BODY_TIMEOUT
+        );
+        std::fs::write(&path, "max_connections = 0\n").unwrap();
+        let zero = ServeArgs {
+            config: Some(path),
+            ..issuer_args()
+        }
+        .resolve();
+        assert!(zero.is_err(), "no connections at all is refused");
+    }
 
     fn issuer_args() -> ServeArgs {
         ServeArgs {

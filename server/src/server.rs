@@ -1,13 +1,15 @@
 //! Starting the HTTP server.
 
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use dropshot::{
-    ApiDescription, ApiEndpoint, ConfigDropshot, HandlerTaskMode, HttpServer, ServerBuilder,
+    ApiDescription, ApiEndpoint, ConfigDropshot, ConnectionLimits, HandlerTaskMode, HttpServer,
+    ServerBuilder,
 };
 
 use crate::api::task_agent_runs_api_mod;
@@ -50,12 +52,43 @@ pub struct ServerConfig {
     pub auth: AuthConfig,
     /// API requests handled at once; more get 503 with `Retry-After`.
     pub max_concurrent_requests: usize,
+    /// Connections open at once. At the bound a new connection takes the
+    /// place of the oldest one that has not sent a byte yet, or waits in the
+    /// listen backlog until one closes.
+    pub max_connections: NonZeroUsize,
+    /// How long a client may take to send a request body; then 408.
+    pub request_body_timeout: Duration,
+}
+
+impl ServerConfig {
+    /// Serving on `bind`, verifying tokens as `auth` says, with the default
+    /// limits.
+    pub fn new(bind: SocketAddr, auth: AuthConfig) -> ServerConfig {
+        ServerConfig {
+            bind,
+            auth,
+            max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            request_body_timeout: DEFAULT_REQUEST_BODY_TIMEOUT,
+        }
+    }
 }
 
 /// The default of [`ServerConfig::max_concurrent_requests`]: enough to keep
 /// every database connection busy with a queue behind it, few enough that an
 /// overload is refused rather than left to time out.
 pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 256;
+
+/// The default of [`ServerConfig::max_connections`]: twice the requests in
+/// progress, so keep-alive connections between requests have room, and with
+/// the database's connections and files well within the usual limit of
+/// 1,024 open files per process.
+pub const DEFAULT_MAX_CONNECTIONS: NonZeroUsize = NonZeroUsize::new(512).expect("not zero");
+
+/// The default of [`ServerConfig::request_body_timeout`]: a 1 MiB body (the
+/// largest accepted) arrives in it at 35 KB/s; the same time hyper gives a
+/// client to send its headers.
+pub const DEFAULT_REQUEST_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How tokens are verified.
 #[derive(Clone, Debug)]
@@ -168,6 +201,10 @@ pub fn start(
         log,
     )
     .config(dropshot_config)
+    .connection_limits(ConnectionLimits {
+        max_connections: Some(config.max_connections),
+        request_body_timeout: Some(config.request_body_timeout),
+    })
     .start()
     .with_context(|| format!("listening on {}", config.bind))
 }

@@ -1,13 +1,18 @@
 //! Limits that protect the server from heavy or hostile clients; while one
 //! is hit, everyone else is still answered.
 
+use std::num::NonZeroUsize;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use uuid::Uuid;
 
-use crate::support::{AuthOptions, Backend, TestIdp, TestServer, at, minimal_run};
+use task_agent_server::auth::WRITE_SCOPE;
+
+use crate::support::{
+    AuthOptions, Backend, READER, TestIdp, TestServer, WRITER, at, http_client, minimal_run,
+};
 
 /// A GET of an existing run: 200, whatever else is going on.
 async fn others_are_answered(server: &TestServer, path: &str) {
@@ -76,10 +81,10 @@ async fn oversized_headers_are_refused(backend: Backend) {
     }
 }
 
-/// Once, on SQLite: the header timeout is the HTTP server's, whatever the
-/// storage, and the test waits for it.
+/// Once, on SQLite: the header and silence timeouts are the HTTP server's,
+/// whatever the storage, and the test waits for them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_client_that_stalls_in_its_headers_is_disconnected() {
+async fn clients_that_stall_in_their_headers_or_say_nothing_are_disconnected() {
     let server = TestServer::start(Backend::Sqlite).await;
     let (agent, run_id) = server.agent_with_run().await;
     let mut stalled = TcpStream::connect(server.server_address()).await.unwrap();
@@ -87,19 +92,163 @@ async fn a_client_that_stalls_in_its_headers_is_disconnected() {
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\nX-Slow: ")
         .await
         .unwrap();
+    let mut silent = TcpStream::connect(server.server_address()).await.unwrap();
     let started = Instant::now();
     others_are_answered(&server, &agent.run_path(run_id)).await;
-    let mut rest = Vec::new();
-    let closed =
-        tokio::time::timeout(Duration::from_secs(45), stalled.read_to_end(&mut rest)).await;
+    for (what, connection) in [("stalled", &mut stalled), ("silent", &mut silent)] {
+        let mut rest = Vec::new();
+        let closed =
+            tokio::time::timeout(Duration::from_secs(45), connection.read_to_end(&mut rest)).await;
+        assert!(
+            closed.is_ok(),
+            "the {what} connection was not closed within 45 s"
+        );
+        assert!(
+            started.elapsed() >= Duration::from_secs(20),
+            "the {what} connection was closed after the timeout, not at once"
+        );
+    }
+}
+
+/// A server that holds at most `max_connections` connections.
+async fn server_with_at_most(max_connections: usize) -> TestServer {
+    let options = AuthOptions {
+        max_connections: NonZeroUsize::new(max_connections).unwrap(),
+        ..Default::default()
+    };
+    TestServer::start_with(Backend::Sqlite, TestIdp::start().await, options).await
+}
+
+/// A GET of `path` straight to the server (not through the test proxy,
+/// whose connections are its own), on a new connection, as a reader.
+async fn direct_get(server: &TestServer, path: &str) -> reqwest::Result<reqwest::Response> {
+    let token = server.idp.token(READER, &["openid"]);
+    http_client(Some(&token))
+        .get(format!("http://{}{path}", server.server_address()))
+        .send()
+        .await
+}
+
+/// Whether the server closed `connection` (it reads end of file).
+async fn closed_by_the_server(connection: &mut TcpStream) -> bool {
+    let mut byte = [0; 1];
+    matches!(
+        tokio::time::timeout(Duration::from_millis(100), connection.read(&mut byte)).await,
+        Ok(Ok(0) | Err(_))
+    )
+}
+
+/// Once, on SQLite: connections are the HTTP server's, whatever the storage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_silent_connections_gives_way_to_a_client() {
+    let server = server_with_at_most(16).await;
+    let (agent, run_id) = server.agent_with_run().await;
+    let mut flood = Vec::new();
+    for _ in 0..200 {
+        flood.push(TcpStream::connect(server.server_address()).await.unwrap());
+    }
+    let answer = tokio::time::timeout(
+        Duration::from_secs(10),
+        direct_get(&server, &agent.run_path(run_id)),
+    )
+    .await
+    .expect("answered well before the 30 s a silent connection may last")
+    .unwrap();
+    assert_eq!(answer.status(), 200);
+    let mut closed = 0;
+    for connection in &mut flood {
+        closed += usize::from(closed_by_the_server(connection).await);
+    }
     assert!(
-        closed.is_ok(),
-        "the stalled connection was not closed within 45 s"
+        closed >= 200 - 16,
+        "only {closed} of 200 silent connections were closed to stay within 16"
     );
+}
+
+/// Once, on SQLite: connections are the HTTP server's, whatever the storage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_in_use_are_bounded() {
+    let server = server_with_at_most(4).await;
+    // Four connections inside a request (its headers not finished) hold
+    // every place: they have spoken, so none gives way.
+    let mut talking = Vec::new();
+    for _ in 0..4 {
+        let mut connection = TcpStream::connect(server.server_address()).await.unwrap();
+        connection
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\n")
+            .await
+            .unwrap();
+        talking.push(connection);
+    }
+    let waiting = tokio::spawn({
+        let address = server.server_address();
+        async move { reqwest::get(format!("http://{address}/healthz")).await }
+    });
+    tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(
-        started.elapsed() >= Duration::from_secs(20),
-        "closed after the header timeout, not at once"
+        !waiting.is_finished(),
+        "a fifth connection waits while four are open"
     );
+    talking.pop();
+    let answer = tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("answered once a place is free")
+        .unwrap()
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+}
+
+/// Once, on SQLite: the body deadline is the HTTP server's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_arrives_too_slowly_is_408_and_nothing_is_written() {
+    let options = AuthOptions {
+        request_body_timeout: Duration::from_secs(2),
+        ..Default::default()
+    };
+    let server = TestServer::start_with(Backend::Sqlite, TestIdp::start().await, options).await;
+    let (agent, run_id) = server.agent_with_run().await;
+    let target = agent.run_path(Uuid::new_v4());
+    let body = minimal_run(at(1)).to_string();
+    let token = server.idp.token(WRITER, &["openid", WRITE_SCOPE]);
+    let mut slow = TcpStream::connect(server.server_address()).await.unwrap();
+    slow.write_all(
+        format!(
+            "PUT {target} HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    // A byte every 200 ms: never silent for long, never done in time.
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    for byte in body.as_bytes() {
+        if slow.write_all(&[*byte]).await.is_err() {
+            break;
+        }
+        let mut chunk = [0; 1024];
+        match tokio::time::timeout(Duration::from_millis(200), slow.read(&mut chunk)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(read)) => answer.extend_from_slice(&chunk[..read]),
+            Err(_) => others_are_answered(&server, &agent.run_path(run_id)).await,
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no answer after 20 s"
+        );
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(5), slow.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("RequestTimeout"), "{answer}");
+    assert!(
+        closed_by_the_server(&mut slow).await,
+        "the connection is closed"
+    );
+    let stored = server.http.get(server.url(&target)).send().await.unwrap();
+    assert_eq!(stored.status(), 404, "nothing was written");
 }
 
 async fn beyond_the_limit_of_concurrent_requests_the_answer_is_503(backend: Backend) {

@@ -11,6 +11,7 @@ mod proxy;
 mod runs;
 mod spec;
 
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,7 +22,8 @@ use task_agent_server::auth::{JwksSource, WRITE_SCOPE};
 use task_agent_server::context::ServerContext;
 use task_agent_server::metrics::Metrics;
 use task_agent_server::server::{
-    self, AuthConfig, DEFAULT_MAX_CONCURRENT_REQUESTS, ServerConfig, TokenIssuer,
+    self, AuthConfig, DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_REQUEST_BODY_TIMEOUT, ServerConfig, TokenIssuer,
 };
 use task_agent_server::storage::Database;
 use uuid::Uuid;
@@ -38,11 +40,13 @@ pub const WRITER: &str = "writer@example.com";
 /// The subject that has the reader role in every test organization.
 pub const READER: &str = "reader@example.com";
 
-/// How a test server verifies tokens.
+/// How a test server verifies tokens, and its limits.
 pub struct AuthOptions {
     pub audience: Option<String>,
     pub leeway: Duration,
     pub max_concurrent_requests: usize,
+    pub max_connections: NonZeroUsize,
+    pub request_body_timeout: Duration,
 }
 
 impl Default for AuthOptions {
@@ -51,6 +55,8 @@ impl Default for AuthOptions {
             audience: None,
             leeway: Duration::from_secs(5),
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            request_body_timeout: DEFAULT_REQUEST_BODY_TIMEOUT,
         }
     }
 }
@@ -97,6 +103,8 @@ impl TestServer {
                 membership_ttl: server::DEFAULT_MEMBERSHIP_TTL,
             },
             max_concurrent_requests: options.max_concurrent_requests,
+            max_connections: options.max_connections,
+            request_body_timeout: options.request_body_timeout,
         };
         let metrics = Arc::new(Metrics::new());
         let server =
