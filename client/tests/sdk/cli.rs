@@ -148,7 +148,53 @@ async fn run_list_prints_a_page_and_its_cursor() {
     ])
     .await;
     assert!(listed.success, "{}", listed.stderr);
-    assert_golden("run-list-failed.json", &listed.stdout);
+    // The cursor is keyed with the database's own secret, so it differs
+    // from one test database to the next: it is checked by using it.
+    let page: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
+    let cursor = page["pagination"]["next_cursor"].as_str().unwrap();
+    assert_golden(
+        "run-list-failed.json",
+        &listed
+            .stdout
+            .replace(cursor, "(keyed: differs by database)"),
+    );
+    let next = task_agent(&[
+        "--url",
+        &api.url,
+        "--token",
+        &token,
+        "run",
+        "list",
+        "--org-id",
+        &org,
+        "--project-id",
+        &project,
+        "--task-agent-id",
+        &agent,
+        "--status",
+        "failed",
+        "--page-limit",
+        "2",
+        "--cursor",
+        cursor,
+    ])
+    .await;
+    assert!(next.success, "{}", next.stderr);
+    let next: serde_json::Value = serde_json::from_str(&next.stdout).unwrap();
+    let first_ids: Vec<_> = page["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|run| &run["id"])
+        .collect();
+    let next_results = next["results"].as_array().unwrap();
+    assert!(!next_results.is_empty(), "the cursor continues the list");
+    assert!(
+        next_results
+            .iter()
+            .all(|run| !first_ids.contains(&&run["id"])),
+        "the next page starts after the first"
+    );
 }
 
 #[tokio::test]

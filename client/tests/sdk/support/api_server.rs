@@ -10,7 +10,7 @@ use task_agent_server::database_url::DatabaseUrl;
 use task_agent_server::logging;
 use task_agent_server::metrics::Metrics;
 use task_agent_server::routes::Routes;
-use task_agent_server::server::{self, DEFAULT_MAX_CONCURRENT_REQUESTS, ServerConfig};
+use task_agent_server::server::{self, ServerConfig};
 use task_agent_server::{demo, storage::Database};
 
 pub use task_agent_server::auth::WRITE_SCOPE;
@@ -41,11 +41,10 @@ impl ApiServer {
             metrics.clone(),
             Routes::of_api(),
         );
-        let config = ServerConfig {
-            bind: "127.0.0.1:0".parse().unwrap(),
-            auth: demo::auth_config(data.path()),
-            max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
-        };
+        let config = ServerConfig::new(
+            "127.0.0.1:0".parse().unwrap(),
+            demo::auth_config(data.path()),
+        );
         let server = server::start(&config, database, log, metrics).unwrap();
         ApiServer {
             url: format!("http://{}", server.local_addr()),
