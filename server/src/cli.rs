@@ -36,7 +36,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the API
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Start a server on SQLite with sample runs and a development issuer, and print what to try
     Demo(DemoArgs),
     /// Manage who may read and write the runs of an organization
@@ -141,7 +141,7 @@ pub struct TokenArgs {
 /// Runs a command to completion.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Demo(args) => run_demo(args).await,
         Command::Members(args) => members(args).await,
         Command::CursorKey(args) => cursor_key(args).await,
