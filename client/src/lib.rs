@@ -145,7 +145,10 @@
 //! Every operation returns [`Error`]: for an answer of the API with an error
 //! status, [`Error::ErrorResponse`] holds the status, the headers and the
 //! body ([`types::Error`], with the request id the server logged). The
-//! statuses each operation can answer are listed in its documentation.
+//! statuses each operation can answer are listed in its documentation. The
+//! one exception is 431 (request headers too large), which the HTTP server
+//! sends before the request is handled, without a body or a request id: it
+//! comes as [`Error::UnexpectedResponse`], with its status and headers.
 //!
 //! # Features
 //!
