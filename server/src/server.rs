@@ -176,11 +176,18 @@ pub fn start(
     let dropshot_config = ConfigDropshot {
         bind_address: config.bind,
         default_request_body_max_bytes: REQUEST_BODY_MAX_BYTES,
-        // Handlers run in their connection's task: spawning a task per
+        // Handlers run in their connection's task (omicron chooses
+        // `Detached`; we chose this deliberately): spawning a task per
         // request doubled a GET's CPU time (cross-thread wake-ups). A
-        // handler whose client goes away is dropped, which is safe because a
-        // write is one transaction (committed or rolled back, never half
-        // done) and the client, which got no answer, can repeat its PUT.
+        // handler whose client goes away is dropped at its next await, so
+        // every handler must be cancel-safe, and is:
+        // - GET and list only read; the caches they fill (tokens,
+        //   memberships, the cursor key) are filled after a read completes,
+        //   and a dropped wait for a cache fill only releases its lock;
+        // - PUT is one transaction, committed or rolled back, never half
+        //   done, and the client, which got no answer, can repeat it
+        //   (tested: put_run.rs, a write whose client goes away is whole or
+        //   absent, and its retry is applied).
         default_handler_task_mode: HandlerTaskMode::CancelOnDisconnect,
         ..Default::default()
     };

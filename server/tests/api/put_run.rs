@@ -1,11 +1,16 @@
 //! `PUT {run path}`: 201 and 200, the round trip, 409, 412, 400 and 422; a
 //! refused write never changes the stored run.
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
+use task_agent_server::auth::WRITE_SCOPE;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
 use uuid::Uuid;
 
 use crate::support::{
-    Agent, Backend, TestServer, at, expect_status, full_run, minimal_run, put_with,
+    Agent, Backend, TestServer, WRITER, at, expect_status, full_run, minimal_run, put_with,
 };
 
 /// The stored run as raw JSON and its ETag, read over plain HTTP.
@@ -480,6 +485,65 @@ async fn a_body_that_breaks_a_rule_is_422_naming_the_field_and_changes_nothing(b
     );
 }
 
+/// Handlers run with `CancelOnDisconnect` (see `server::start`): a PUT whose
+/// client goes away while it waits for the database is dropped there. The
+/// write must then be whole or absent, and the client's retry must work.
+async fn a_write_whose_client_goes_away_is_whole_or_absent(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let agent = server.agent().await;
+    let run_id = Uuid::new_v4();
+    let body = full_run(at(0));
+    let text = body.to_string();
+    let token = server.idp.token(WRITER, &["openid", WRITE_SCOPE]);
+    let blocker = server.block_writes().await;
+    let mut client = TcpStream::connect(server.server_address()).await.unwrap();
+    client
+        .write_all(
+            format!(
+                "PUT {} HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {token}\r\n\
+                 Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{text}",
+                agent.run_path(run_id),
+                text.len()
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    // The handler is now waiting for the database; its client goes away.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    drop(client);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    drop(blocker);
+
+    let after = server
+        .http
+        .get(server.url(&agent.run_path(run_id)))
+        .send()
+        .await
+        .unwrap();
+    match after.status().as_u16() {
+        404 => {}
+        200 => assert_eq!(
+            after.json::<Value>().await.unwrap(),
+            expected(&agent, run_id, &body),
+            "a write that went through is whole"
+        ),
+        other => panic!("neither whole nor absent: {other}"),
+    }
+    let retried = put_with(&server.client, &agent, run_id, &body, None)
+        .await
+        .unwrap();
+    assert!(
+        [200, 201].contains(&retried.status().as_u16()),
+        "the retry is applied: {}",
+        retried.status()
+    );
+    assert_eq!(
+        stored(&server, &agent, run_id).await.0,
+        expected(&agent, run_id, &body)
+    );
+}
+
 crate::backend_tests!(
     creating_is_201_and_replacing_is_200,
     a_full_run_round_trips_losslessly,
@@ -489,4 +553,5 @@ crate::backend_tests!(
     a_malformed_if_match_is_400,
     a_body_of_the_wrong_shape_is_400_and_changes_nothing,
     a_body_that_breaks_a_rule_is_422_naming_the_field_and_changes_nothing,
+    a_write_whose_client_goes_away_is_whole_or_absent,
 );
