@@ -1,7 +1,8 @@
 //! The Task Agent Runs API server.
 //!
-//! - [`api`]: the dropshot API trait and wire types (the contract's server
-//!   half, free of storage and auth code);
+//! - [`api`]: the `task-agent-api` crate, re-exported: the dropshot API
+//!   trait and wire types (the contract's server half, which cannot reach
+//!   storage or auth code: it does not depend on this crate);
 //! - [`handlers`]: the trait's implementation, over [`runs`], which holds
 //!   what the operations do and is shared with the demo;
 //! - [`auth`]: bearer JWT verification and the membership rules;
@@ -9,7 +10,7 @@
 //!   interfaces and their backends;
 //! - [`server`]: starting the HTTP server; [`cli`]: the command line.
 
-pub mod api;
+pub use task_agent_api as api;
 pub mod auth;
 pub mod cli;
 pub mod config;

@@ -1,9 +1,10 @@
 //! The Task Agent Runs API: the dropshot API trait and its wire types.
 //!
-//! This module is the server's half of the contract in `openapi.yaml`: it
-//! imports no storage or auth code, so [`openapi_document`] builds dropshot's
-//! view of the API without the implementation (`cargo xtask check` compares
-//! it with the spec).
+//! This crate is the server's half of the contract in `openapi.yaml`. It
+//! depends on no storage or auth code (the compiler, not a convention,
+//! keeps them out), so [`openapi_document`] builds dropshot's view of the
+//! API without the implementation (`cargo xtask check` compares it with the
+//! spec).
 
 mod field_schemas;
 mod forms;
