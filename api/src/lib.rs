@@ -6,6 +6,7 @@
 //! API without the implementation (`cargo xtask check` compares it with the
 //! spec).
 
+pub mod error_codes;
 mod field_schemas;
 mod forms;
 mod headers;
@@ -36,7 +37,7 @@ pub use serialized::Serialized;
 /// Title of the API, as the spec's `info.title` has it.
 pub const API_TITLE: &str = "Task Agent Runs API";
 /// Version of the contract, as the spec's `info.version` has it.
-pub const API_VERSION: semver::Version = semver::Version::new(2, 1, 0);
+pub const API_VERSION: semver::Version = semver::Version::new(2, 1, 1);
 
 /// Records of task agent executions ("runs"): read one, list a task agent's
 /// runs, and let the agent runtime create or replace them.

@@ -85,6 +85,7 @@ pub mod types {
         ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
     )]
     pub struct Error {
+        /// What went wrong, for programs to compare (the message is for people): `BadRequest` (400: a malformed header); `Unauthorized` (401: no bearer token, or one that does not verify); `Forbidden` (403: not allowed); `NotFound` (404: no such run); `RequestTimeout` (408: the body came too slowly); `RunTerminal` (409: the run can no longer change); `PreconditionFailed` (412: `If-Match` does not match); `InvalidValue` (422: a value breaks a rule); `Internal` (500: unexpected); `Overloaded` (503: too many requests in progress); `ServiceUnavailable` (503: the database or the token issuer's keys cannot be reached). A malformed path, query or body (400, found before the request reaches the API) has no code. Later versions may add codes.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub error_code: ::std::option::Option<::std::string::String>,
         pub message: ::std::string::String,
@@ -2686,7 +2687,7 @@ pub mod types {
 ///
 /// Every request needs a bearer JWT access token (Ory Hydra JWT access tokens, or Ory Kratos session tokens). Reading needs membership of the organization; writing needs the `writer` role and the `task_agent_runs:write` scope. Errors share one body, `Error`, and every response carries the `x-request-id` header that the server logs under, except a 431, which the HTTP server sends without either before the request is handled.
 ///
-/// Version: 2.1.0
+/// Version: 2.1.1
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
@@ -2728,7 +2729,7 @@ impl Client {
 }
 impl ClientInfo<crate::ClientState> for Client {
     fn api_version() -> &'static str {
-        "2.1.0"
+        "2.1.1"
     }
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()

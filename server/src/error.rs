@@ -4,6 +4,7 @@
 use dropshot::{ClientErrorStatusCode, HttpError};
 use http::header::{HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 
+use crate::api::error_codes;
 use crate::auth::{AuthError, Denied, TokenRejection};
 use crate::storage::{PutError, PutRejection, StoreError};
 
@@ -130,9 +131,14 @@ impl From<ApiError> for HttpError {
             HttpError::for_client_error(Some(code.to_owned()), status, message.clone())
         };
         match error {
-            ApiError::BadRequest(_) => client("BadRequest", ClientErrorStatusCode::BAD_REQUEST),
+            ApiError::BadRequest(_) => {
+                client(error_codes::BAD_REQUEST, ClientErrorStatusCode::BAD_REQUEST)
+            }
             ApiError::Unauthenticated(_) => {
-                let mut error = client("Unauthorized", ClientErrorStatusCode::UNAUTHORIZED);
+                let mut error = client(
+                    error_codes::UNAUTHORIZED,
+                    ClientErrorStatusCode::UNAUTHORIZED,
+                );
                 error.headers_mut().insert(
                     WWW_AUTHENTICATE,
                     bearer_challenge("invalid_token", &message, None),
@@ -140,23 +146,29 @@ impl From<ApiError> for HttpError {
                 error
             }
             ApiError::Forbidden(Denied::MissingScope(scope)) => {
-                let mut error = client("Forbidden", ClientErrorStatusCode::FORBIDDEN);
+                let mut error = client(error_codes::FORBIDDEN, ClientErrorStatusCode::FORBIDDEN);
                 let challenge = bearer_challenge("insufficient_scope", &message, Some(scope));
                 error.headers_mut().insert(WWW_AUTHENTICATE, challenge);
                 error
             }
-            ApiError::Forbidden(_) => client("Forbidden", ClientErrorStatusCode::FORBIDDEN),
-            ApiError::NotFound => client("NotFound", ClientErrorStatusCode::NOT_FOUND),
-            ApiError::TerminalRun { .. } => client("RunTerminal", ClientErrorStatusCode::CONFLICT),
+            ApiError::Forbidden(_) => {
+                client(error_codes::FORBIDDEN, ClientErrorStatusCode::FORBIDDEN)
+            }
+            ApiError::NotFound => client(error_codes::NOT_FOUND, ClientErrorStatusCode::NOT_FOUND),
+            ApiError::TerminalRun { .. } => {
+                client(error_codes::RUN_TERMINAL, ClientErrorStatusCode::CONFLICT)
+            }
             ApiError::PreconditionFailed => client(
-                "PreconditionFailed",
+                error_codes::PRECONDITION_FAILED,
                 ClientErrorStatusCode::PRECONDITION_FAILED,
             ),
-            ApiError::Invalid { .. } => {
-                client("InvalidValue", ClientErrorStatusCode::UNPROCESSABLE_ENTITY)
-            }
+            ApiError::Invalid { .. } => client(
+                error_codes::INVALID_VALUE,
+                ClientErrorStatusCode::UNPROCESSABLE_ENTITY,
+            ),
             ApiError::Overloaded => {
-                let mut error = HttpError::for_unavail(Some("Overloaded".to_owned()), message);
+                let mut error =
+                    HttpError::for_unavail(Some(error_codes::OVERLOADED.to_owned()), message);
                 error
                     .headers_mut()
                     .insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
@@ -164,7 +176,7 @@ impl From<ApiError> for HttpError {
             }
             ApiError::Unavailable(cause) => {
                 let mut error = HttpError::for_unavail(
-                    Some("ServiceUnavailable".to_owned()),
+                    Some(error_codes::SERVICE_UNAVAILABLE.to_owned()),
                     format!("{cause:#}"),
                 );
                 error
@@ -193,7 +205,7 @@ mod tests {
     fn a_refused_token_is_401_with_its_reason_in_the_challenge() {
         let error = HttpError::from(ApiError::from(AuthError::from(TokenRejection::Expired)));
         assert_eq!(error.status_code.as_u16(), 401);
-        assert_eq!(error.error_code.as_deref(), Some("Unauthorized"));
+        assert_eq!(error.error_code.as_deref(), Some(error_codes::UNAUTHORIZED));
         assert_eq!(error.external_message, "the token has expired");
         assert_eq!(
             header(&error, WWW_AUTHENTICATE),
@@ -214,5 +226,36 @@ mod tests {
             error.internal_message,
             "the token issuer's keys are unavailable: fetching http://idp/jwks.json: status 500"
         );
+    }
+
+    #[test]
+    fn every_code_the_server_sends_is_listed_with_its_status() {
+        let errors = [
+            ApiError::BadRequest("If-Match".to_owned()),
+            ApiError::Unauthenticated(TokenRejection::Missing),
+            ApiError::Forbidden(Denied::NotAMember),
+            ApiError::Forbidden(Denied::MissingScope("s")),
+            ApiError::NotFound,
+            ApiError::TerminalRun {
+                status: "completed",
+            },
+            ApiError::PreconditionFailed,
+            ApiError::invalid("field", "problem"),
+            ApiError::Overloaded,
+            ApiError::Unavailable(anyhow::anyhow!("down")),
+            ApiError::Internal(anyhow::anyhow!("bug")),
+        ];
+        for error in errors {
+            let what = format!("{error:?}");
+            let error = HttpError::from(error);
+            let code = error.error_code.expect("every error has a code");
+            assert!(
+                error_codes::ERROR_CODES.iter().any(
+                    |listed| listed.code == code && listed.status == error.status_code.as_u16()
+                ),
+                "{what}: {code} with {} is not in ERROR_CODES",
+                error.status_code
+            );
+        }
     }
 }

@@ -248,6 +248,7 @@ fn take_spec_allowances(mut doc: Value, report: &mut SyncReport) -> Value {
         take_links(operation, report);
     });
     take_open_error_schema(&mut doc, report);
+    take_error_code_description(&mut doc, report);
     strip_examples(&mut doc, report);
     doc
 }
@@ -261,6 +262,36 @@ fn take_open_error_schema(doc: &mut Value, report: &mut SyncReport) {
     {
         error.remove("additionalProperties");
         report.allow("`additionalProperties: true` of the `Error` schema".to_owned());
+    }
+}
+
+/// Removes the description of the `Error` schema's `error_code`, which
+/// dropshot's own schema of errors cannot carry, after checking that it is
+/// the list of the API crate's error codes, word for word: a code added to
+/// the server but not to the spec (or the other way) is a difference.
+fn take_error_code_description(doc: &mut Value, report: &mut SyncReport) {
+    let pointer = format!(
+        "{}/properties/error_code/description",
+        &ERROR_SCHEMA_REF[1..]
+    );
+    let Some(Value::Object(error_code)) =
+        doc.pointer_mut(&pointer[..pointer.len() - "/description".len()])
+    else {
+        return;
+    };
+    let Some(description) = error_code.remove("description") else {
+        return;
+    };
+    let words = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let expected = task_agent_server::api::error_codes::error_code_description();
+    if description.as_str().map(words) == Some(words(&expected)) {
+        report.allow("the list of error codes in `Error.error_code`".to_owned());
+    } else {
+        report.reject(
+            pointer.clone(),
+            Some(description),
+            &format!("must list the API's error codes (task_agent_api::error_codes): {expected}"),
+        );
     }
 }
 
@@ -746,6 +777,7 @@ mod tests {
             "2 servers",
             "default 100 of parameter page_limit of list_task_agent_runs",
             "link GetRun from put_task_agent_run 200 to get_task_agent_run",
+            "the list of error codes in `Error.error_code`",
         ] {
             assert!(
                 report.allowances.iter().any(|a| a.starts_with(expected)),
@@ -963,6 +995,22 @@ mod tests {
         assert_eq!(
             pointers(&compare(&spec, &server)),
             ["/components/schemas/Error/additionalProperties"]
+        );
+    }
+
+    #[test]
+    fn the_error_codes_in_the_spec_must_be_the_apis() {
+        let (mut spec, server) = real_pair();
+        let described =
+            &mut spec["components"]["schemas"]["Error"]["properties"]["error_code"]["description"];
+        let missing_one = described
+            .as_str()
+            .unwrap()
+            .replace("`RunTerminal`", "`Conflict`");
+        *described = json!(missing_one);
+        assert_eq!(
+            pointers(&compare(&spec, &server)),
+            ["/components/schemas/Error/properties/error_code/description"]
         );
     }
 

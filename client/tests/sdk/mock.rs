@@ -5,6 +5,7 @@ use httpmock::MockServer;
 use task_agent_client::Client;
 use task_agent_client::mock::MockServerExt;
 use task_agent_client::types::{self, TaskAgentRun};
+use task_agent_server::api::error_codes;
 
 /// What a project's code under test might do: report a run's status.
 async fn describe(
@@ -91,7 +92,7 @@ async fn a_downstream_test_mocks_the_api() {
         when.run_id(&missing);
         then.not_found(&types::Error {
             request_id: "mock".to_owned(),
-            error_code: Some("NotFound".to_owned()),
+            error_code: Some(error_codes::NOT_FOUND.to_owned()),
             message: "Not Found".to_owned(),
         });
     });

@@ -2,6 +2,7 @@
 //! endpoint on loopback.
 
 use std::time::Duration;
+use task_agent_server::api::error_codes;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -290,7 +291,7 @@ async fn members_may_read_but_only_writers_with_the_scope_may_write(backend: Bac
         expect_status(writer_without_scope, 403)
             .error_code
             .as_deref(),
-        Some("Forbidden")
+        Some(error_codes::FORBIDDEN)
     );
     let raw = http_client(Some(&idp.token(WRITER, &[])))
         .put(server.url(&agent.run_path(Uuid::new_v4())))

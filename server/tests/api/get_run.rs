@@ -1,5 +1,6 @@
 //! `GET {run path}`: 200 with the ETag, 404, and 400 for malformed ids.
 
+use task_agent_server::api::error_codes;
 use uuid::Uuid;
 
 use crate::support::{Agent, Backend, TestServer, at, expect_status, full_run};
@@ -40,7 +41,7 @@ async fn an_unknown_run_is_404(backend: Backend) {
         .send()
         .await;
     let error = expect_status(missing, 404);
-    assert_eq!(error.error_code.as_deref(), Some("NotFound"));
+    assert_eq!(error.error_code.as_deref(), Some(error_codes::NOT_FOUND));
 
     // The same run id under another task agent, project or org (of which
     // the caller is also a member) is another run.

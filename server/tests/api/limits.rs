@@ -3,6 +3,7 @@
 
 use std::num::NonZeroUsize;
 use std::time::{Duration, Instant};
+use task_agent_server::api::error_codes;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -242,7 +243,7 @@ async fn a_body_that_arrives_too_slowly_is_408_and_nothing_is_written() {
     let _ = tokio::time::timeout(Duration::from_secs(5), slow.read_to_end(&mut answer)).await;
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
-    assert!(answer.contains("RequestTimeout"), "{answer}");
+    assert!(answer.contains(error_codes::REQUEST_TIMEOUT), "{answer}");
     assert!(
         closed_by_the_server(&mut slow).await,
         "the connection is closed"
@@ -286,7 +287,7 @@ async fn beyond_the_limit_of_concurrent_requests_the_answer_is_503(backend: Back
     assert_eq!(refused.status(), 503);
     assert!(refused.headers().contains_key("retry-after"));
     let error: serde_json::Value = refused.json().await.unwrap();
-    assert_eq!(error["error_code"], "Overloaded");
+    assert_eq!(error["error_code"], error_codes::OVERLOADED);
     assert_eq!(
         reqwest::get(server.url("/healthz")).await.unwrap().status(),
         200,

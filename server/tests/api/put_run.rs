@@ -2,6 +2,7 @@
 //! refused write never changes the stored run.
 
 use std::time::Duration;
+use task_agent_server::api::error_codes;
 
 use serde_json::{Value, json};
 use task_agent_server::auth::WRITE_SCOPE;
@@ -160,7 +161,7 @@ async fn a_terminal_run_accepts_its_own_version_and_refuses_changes(backend: Bac
             put_with(&server.client, &agent, terminal_id, &changed, None).await,
             409,
         );
-        assert_eq!(error.error_code.as_deref(), Some("RunTerminal"));
+        assert_eq!(error.error_code.as_deref(), Some(error_codes::RUN_TERMINAL));
         assert!(error.message.contains(status), "{}", error.message);
     }
     let mut reopened = body.clone();
@@ -197,7 +198,10 @@ async fn if_match_guards_replacement(backend: Backend) {
             put_with(&server.client, &agent, run_id, &body, Some(stale)).await,
             412,
         );
-        assert_eq!(error.error_code.as_deref(), Some("PreconditionFailed"));
+        assert_eq!(
+            error.error_code.as_deref(),
+            Some(error_codes::PRECONDITION_FAILED)
+        );
     }
     assert_eq!(
         stored(&server, &agent, run_id).await.1,
@@ -467,7 +471,7 @@ async fn a_body_that_breaks_a_rule_is_422_naming_the_field_and_changes_nothing(b
             message.starts_with(&format!("{field}: ")),
             "{field}: {message}"
         );
-        assert_eq!(error["error_code"], "InvalidValue");
+        assert_eq!(error["error_code"], error_codes::INVALID_VALUE);
     }
     // A session id of exactly 128 characters (not bytes) is fine.
     let mut longest = running.clone();
