@@ -3,8 +3,9 @@
 //! - [`api`]: the `task-agent-api` crate, re-exported: the dropshot API
 //!   trait and wire types (the contract's server half, which cannot reach
 //!   storage or auth code: it does not depend on this crate);
-//! - [`handlers`]: the trait's implementation, over [`runs`], which holds
-//!   what the operations do and is shared with the demo;
+//! - `handlers` (private): the trait's implementation, over `runs`, which
+//!   holds what the operations do; only [`server`] sees it, through
+//!   [`server::api_description`];
 //! - [`auth`]: bearer JWT verification and the membership rules;
 //! - [`storage`]: the [`storage::RunStore`] and [`storage::MembershipStore`]
 //!   interfaces and their backends;
@@ -13,22 +14,22 @@
 pub use task_agent_api as api;
 pub mod auth;
 pub mod cli;
-pub mod config;
+mod config;
 pub mod context;
 pub mod cursor;
 pub mod database_url;
 pub mod demo;
 pub mod docs;
-pub mod error;
+mod error;
 pub mod etag;
-pub mod handlers;
-pub mod import;
+mod handlers;
+mod import;
 pub mod logging;
 pub mod metrics;
-pub mod probes;
+mod probes;
 pub mod routes;
-pub mod runs;
+mod runs;
 pub mod samples;
 pub mod server;
 pub mod storage;
-pub mod validation;
+mod validation;

@@ -75,7 +75,7 @@ pub trait RunStore: Send + Sync + 'static {
     ) -> Result<Vec<ListedRun>, StoreError>;
 
     /// Creates or replaces runs in one transaction: reads the stored
-    /// versions, decides each write in order with [`plan_writes`] (so every
+    /// versions, decides each write in order with `plan_writes` (so every
     /// backend applies the same rules), and writes what was accepted. The
     /// outcome of each write, in order; `Err` only when nothing was written.
     async fn put_runs(

@@ -54,7 +54,7 @@ const WAIT: Duration = Duration::from_secs(5);
 /// that take microseconds: they run on the request's own thread, which costs
 /// far less than handing them to a blocking thread and back (the hand-offs
 /// were most of a GET's CPU time). Writes wait for the write lock and sync
-/// to disk: they go to the [`Writer`] thread and its one connection, so a
+/// to disk: they go to the `Writer` thread and its one connection, so a
 /// read never waits for a writer's connection, and concurrent writes queue
 /// in the process (and share commits) instead of polling SQLite's lock with
 /// growing sleeps (which gave writes under contention a tail latency of a
