@@ -1,6 +1,6 @@
 -- wrk: PUT new runs (a new run id on every request) with the same body.
---   BENCH_TOKEN=... wrk ... -s put_runs.lua URL -- TASK_AGENT_PATH BODY_FILE
--- TASK_AGENT_PATH is /api/v1/org/O/project/P/task-agent/A.
+--   BENCH_TOKEN=... wrk ... -s put_runs.lua URL -- RUNS_PATH BODY_FILE
+-- RUNS_PATH is /api/v1/org/O/project/P/task-agent/A/run.
 package.path = debug.getinfo(1, "S").source:match("@?(.*/)") .. "?.lua;" .. package.path
 local shared = require("shared")
 
@@ -10,7 +10,7 @@ local sent = 0
 setup = shared.setup
 
 function init(args)
-  prefix = args[1] .. "/run/"
+  prefix = args[1] .. "/"
   local file = io.open(args[2], "rb")
   body = file:read("*a")
   file:close()

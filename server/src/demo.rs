@@ -104,10 +104,7 @@ pub fn instructions(
     reader_token: &str,
 ) -> String {
     let newest = newest_sample();
-    let task_agent = format!(
-        "{base_url}/api/v1/org/{}/project/{}/task-agent/{}",
-        newest.org_id, newest.project_id, newest.task_agent_id
-    );
+    let runs_url = format!("{base_url}{}", newest.task_agent().runs_path());
     format!(
         "\
 Task Agent Runs API demo
@@ -119,10 +116,10 @@ A reader token of the demo organization (valid for 24 hours):
   export TOKEN={reader_token}
 
 Get one run:
-  curl -s -H \"Authorization: Bearer $TOKEN\" {task_agent}/run/{run_id}
+  curl -s -H \"Authorization: Bearer $TOKEN\" {runs_url}/{run_id}
 
 List the failed runs, 5 per page:
-  curl -s -H \"Authorization: Bearer $TOKEN\" '{task_agent}/run?status=failed&page_limit=5'
+  curl -s -H \"Authorization: Bearer $TOKEN\" '{runs_url}?status=failed&page_limit=5'
 
 With the Rust client (from the repository root):
   TASK_AGENT_TOKEN=$TOKEN cargo run -p task-agent-client --example list_runs -- {base_url} {org} {project} {agent}

@@ -8,7 +8,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use task_agent_server::api::{RunPath, TaskAgentPath};
 
 use crate::spec_file::workspace_root;
 
@@ -132,23 +131,6 @@ impl ServerBinary {
         server.wait_until_ready("/readyz")?;
         Ok(server)
     }
-}
-
-/// The path of a run in the API.
-pub fn run_path(path: &RunPath) -> String {
-    format!(
-        "{}/run/{}",
-        task_agent_path(&path.task_agent()),
-        path.run_id
-    )
-}
-
-/// The path of a task agent's runs in the API, without the trailing `/run`.
-pub fn task_agent_path(agent: &TaskAgentPath) -> String {
-    format!(
-        "/api/v1/org/{}/project/{}/task-agent/{}",
-        agent.org_id, agent.project_id, agent.task_agent_id
-    )
 }
 
 /// A runtime for the HTTP clients that drive a server (two threads: the

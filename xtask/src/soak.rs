@@ -163,7 +163,7 @@ fn tempfile_dir() -> Result<std::path::PathBuf> {
 
 fn run_url(run: &Run, index: u64) -> (String, Value) {
     let (path, write) = run.samples.run(index);
-    let url = format!("{}{}", run.url, release_server::run_path(&path));
+    let url = format!("{}{}", run.url, path.path());
     (url, serde_json::to_value(write).expect("a run serializes"))
 }
 

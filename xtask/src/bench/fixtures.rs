@@ -15,9 +15,7 @@ use task_agent_server::samples::SampleRuns;
 use task_agent_server::storage::{Position, RunFilter};
 
 use super::wrk::write_lines;
-use crate::release_server::{
-    ServerBinary, ServerProcess, client_runtime, free_port, run_path, task_agent_path,
-};
+use crate::release_server::{ServerBinary, ServerProcess, client_runtime, free_port};
 
 /// Runs per page in the list scenario: a page a dashboard would show, small
 /// enough that finding the page, not encoding it, is most of the work.
@@ -38,7 +36,7 @@ impl Fixtures {
     pub fn get_paths(&self, samples: &SampleRuns, seeded: u64) -> Result<(Vec<String>, PathBuf)> {
         let file = self.dir.join("get-paths.txt");
         let paths: Vec<String> = (0..seeded)
-            .map(|index| run_path(&samples.run(index).0))
+            .map(|index| samples.run(index).0.path())
             .collect();
         write_lines(&file, paths.iter().cloned())?;
         Ok((paths, file))
@@ -112,18 +110,19 @@ impl Fixtures {
         Ok(baseline)
     }
 
-    /// The path of the first task agent (for new runs), and a file with the
+    /// The path of the runs of the first task agent (for new runs), and a file with the
     /// body of a new run (one after the `seeded` ones).
     pub fn put_body(&self, samples: &SampleRuns, seeded: u64) -> Result<(String, PathBuf)> {
         let file = self.dir.join("put-body.json");
         let (_, body) = samples.run(seeded);
         std::fs::File::create(&file)?.write_all(&serde_json::to_vec(&body)?)?;
-        let agent = task_agent_path(&TaskAgentPath {
+        let runs = TaskAgentPath {
             org_id: samples.org_id,
             project_id: samples.project_id,
             task_agent_id: samples.task_agents[0],
-        });
-        Ok((agent, file))
+        }
+        .runs_path();
+        Ok((runs, file))
     }
 
     /// Files with the path of the first page and of the page `depth` runs
@@ -149,8 +148,8 @@ impl Fixtures {
         );
         let (newest, _) = samples.run(seeded - 1);
         let list = format!(
-            "{}/run?page_limit={LIST_PAGE_LIMIT}",
-            task_agent_path(&newest.task_agent())
+            "{}?page_limit={LIST_PAGE_LIMIT}",
+            newest.task_agent().runs_path()
         );
         // The cursor after the run just before the deep page, as the server
         // would have issued it after `depth` runs.

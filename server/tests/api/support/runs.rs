@@ -6,6 +6,7 @@ use task_agent_client::types::{self, TaskAgentRun, TaskAgentRunWrite};
 use task_agent_client::{Client, ResponseValue, builder};
 use uuid::Uuid;
 
+use task_agent_server::api::{RunPath, TaskAgentPath};
 use task_agent_server::storage::{Database, Membership, Role};
 
 use super::{READER, TestServer, WRITER};
@@ -80,15 +81,23 @@ impl Agent {
 
     /// `/api/v1/org/.../run`.
     pub fn runs_path(&self) -> String {
-        format!(
-            "/api/v1/org/{}/project/{}/task-agent/{}/run",
-            self.org, self.project, self.task_agent
-        )
+        TaskAgentPath {
+            org_id: self.org,
+            project_id: self.project,
+            task_agent_id: self.task_agent,
+        }
+        .runs_path()
     }
 
     /// `/api/v1/org/.../run/{run_id}`.
     pub fn run_path(&self, run_id: Uuid) -> String {
-        format!("{}/{run_id}", self.runs_path())
+        RunPath {
+            org_id: self.org,
+            project_id: self.project,
+            task_agent_id: self.task_agent,
+            run_id,
+        }
+        .path()
     }
 }
 
