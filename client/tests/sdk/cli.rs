@@ -128,7 +128,7 @@ async fn run_list_prints_a_page_and_its_cursor() {
         sample.project_id.to_string(),
         sample.task_agent_id.to_string(),
     );
-    let listed = task_agent(&[
+    let args = vec![
         "--url",
         &api.url,
         "--token",
@@ -145,8 +145,8 @@ async fn run_list_prints_a_page_and_its_cursor() {
         "failed",
         "--page-limit",
         "2",
-    ])
-    .await;
+    ];
+    let listed = task_agent(&args).await;
     assert!(listed.success, "{}", listed.stderr);
     // The cursor is keyed with the database's own secret, so it differs
     // from one test database to the next: it is checked by using it.
@@ -158,27 +158,7 @@ async fn run_list_prints_a_page_and_its_cursor() {
             .stdout
             .replace(cursor, "(keyed: differs by database)"),
     );
-    let next = task_agent(&[
-        "--url",
-        &api.url,
-        "--token",
-        &token,
-        "run",
-        "list",
-        "--org-id",
-        &org,
-        "--project-id",
-        &project,
-        "--task-agent-id",
-        &agent,
-        "--status",
-        "failed",
-        "--page-limit",
-        "2",
-        "--cursor",
-        cursor,
-    ])
-    .await;
+    let next = task_agent(&[&args[..], &["--cursor", cursor]].concat()).await;
     assert!(next.success, "{}", next.stderr);
     let next: serde_json::Value = serde_json::from_str(&next.stdout).unwrap();
     let first_ids: Vec<_> = page["results"]
