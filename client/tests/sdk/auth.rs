@@ -5,10 +5,12 @@
 use std::time::Duration;
 
 use task_agent_client::{Client, ClientCredentials, Error};
-use task_agent_server::auth::DevIssuer;
 
-use crate::support::token_endpoint::{CLIENT_ID, CLIENT_SECRET, Minting};
-use crate::support::{ApiServer, TokenEndpoint, api_server::DEMO_READER, get_run};
+use crate::support::api_server::{CLIENT_SECRET, DEMO_READER};
+use crate::support::{ApiServer, get_run};
+
+/// The OAuth client of the tests: a reader of the demo organization.
+const CLIENT_ID: &str = DEMO_READER;
 
 async fn get_sample(
     client: &Client,
@@ -17,26 +19,9 @@ async fn get_sample(
     Ok(get_run(client, &api.sample()).await?.id)
 }
 
-/// A token endpoint whose tokens, for a reader of the demo organization,
-/// live `expires_in` seconds; the first `untrusted` are signed by a key the
-/// API does not trust.
-async fn token_endpoint(api: &ApiServer, expires_in: u64, untrusted: usize) -> TokenEndpoint {
-    let stranger = tempfile::tempdir().unwrap();
-    TokenEndpoint::start(Minting {
-        issuer: api.issuer(),
-        untrusted: Some((
-            DevIssuer::load_or_create(stranger.path()).unwrap(),
-            untrusted,
-        )),
-        subject: DEMO_READER.to_owned(),
-        expires_in,
-    })
-    .await
-}
-
-/// A client of `api` that gets its tokens from `endpoint`.
-fn client_of(api: &ApiServer, endpoint: &TokenEndpoint) -> Client {
-    let credentials = ClientCredentials::hydra(&endpoint.issuer, CLIENT_ID, CLIENT_SECRET)
+/// A client of `api` that gets its tokens from the identity provider.
+fn client_of(api: &ApiServer) -> Client {
+    let credentials = ClientCredentials::hydra(&api.idp.issuer, CLIENT_ID, CLIENT_SECRET)
         .with_scopes(["task_agent_runs:read", "offline"]);
     Client::builder(&api.url)
         .client_credentials(credentials)
@@ -70,15 +55,15 @@ async fn a_header_breaking_token_is_refused_when_building() {
 #[tokio::test]
 async fn client_credentials_are_exchanged_once_and_the_token_reused() {
     let api = ApiServer::start().await;
-    let endpoint = token_endpoint(&api, 3600, 0).await;
-    let client = client_of(&api, &endpoint);
+    api.register_client(CLIENT_ID, 3600, 0);
+    let client = client_of(&api);
     for _ in 0..3 {
         assert_eq!(
             get_sample(&client, &api).await.unwrap(),
             api.sample().run_id
         );
     }
-    let grants = endpoint.grants();
+    let grants = api.idp.grants();
     assert_eq!(grants.len(), 1, "{grants:?}");
     assert_eq!(grants[0].grant_type, "client_credentials");
     assert_eq!(
@@ -91,40 +76,40 @@ async fn client_credentials_are_exchanged_once_and_the_token_reused() {
 async fn a_token_is_replaced_before_it_expires() {
     let api = ApiServer::start().await;
     // A two-second token is replaced a tenth of its life before it expires.
-    let endpoint = token_endpoint(&api, 2, 0).await;
-    let client = client_of(&api, &endpoint);
+    api.register_client(CLIENT_ID, 2, 0);
+    let client = client_of(&api);
     get_sample(&client, &api).await.unwrap();
     get_sample(&client, &api).await.unwrap();
-    assert_eq!(endpoint.grants().len(), 1);
+    assert_eq!(api.idp.grants().len(), 1);
     tokio::time::sleep(Duration::from_millis(1900)).await;
     get_sample(&client, &api).await.unwrap();
-    assert_eq!(endpoint.grants().len(), 2);
+    assert_eq!(api.idp.grants().len(), 2);
 }
 
 #[tokio::test]
 async fn a_refused_token_is_replaced_once_and_the_request_succeeds() {
     let api = ApiServer::start().await;
-    let endpoint = token_endpoint(&api, 3600, 1).await;
-    let client = client_of(&api, &endpoint);
+    api.register_client(CLIENT_ID, 3600, 1);
+    let client = client_of(&api);
     assert_eq!(
         get_sample(&client, &api).await.unwrap(),
         api.sample().run_id
     );
-    assert_eq!(endpoint.grants().len(), 2);
+    assert_eq!(api.idp.grants().len(), 2);
     // The replacement is cached.
     get_sample(&client, &api).await.unwrap();
-    assert_eq!(endpoint.grants().len(), 2);
+    assert_eq!(api.idp.grants().len(), 2);
 }
 
 #[tokio::test]
 async fn a_token_refused_twice_is_not_replaced_again() {
     let api = ApiServer::start().await;
-    let endpoint = token_endpoint(&api, 3600, usize::MAX).await;
-    let client = client_of(&api, &endpoint);
+    api.register_client(CLIENT_ID, 3600, usize::MAX);
+    let client = client_of(&api);
     let refused = get_sample(&client, &api).await.unwrap_err();
     assert_eq!(refused.status(), Some(reqwest::StatusCode::UNAUTHORIZED));
     assert_eq!(
-        endpoint.grants().len(),
+        api.idp.grants().len(),
         2,
         "one token, one replacement, no loop"
     );
@@ -133,8 +118,8 @@ async fn a_token_refused_twice_is_not_replaced_again() {
 #[tokio::test]
 async fn a_wrong_client_secret_fails_with_the_token_endpoint_s_answer() {
     let api = ApiServer::start().await;
-    let endpoint = token_endpoint(&api, 3600, 0).await;
-    let wrong = ClientCredentials::hydra(&endpoint.issuer, CLIENT_ID, "not the secret");
+    api.register_client(CLIENT_ID, 3600, 0);
+    let wrong = ClientCredentials::hydra(&api.idp.issuer, CLIENT_ID, "not the secret");
     let client = Client::builder(&api.url)
         .client_credentials(wrong)
         .build()

@@ -4,10 +4,9 @@
 use task_agent_client::cli;
 use task_agent_server::api::RunPath;
 
-use crate::support::api_server::{DEMO_READER, DEMO_WRITER, WRITE_SCOPE};
+use crate::support::ApiServer;
+use crate::support::api_server::{CLIENT_SECRET, DEMO_READER, DEMO_WRITER, WRITE_SCOPE};
 use crate::support::golden::assert_golden;
-use crate::support::token_endpoint::{CLIENT_ID, CLIENT_SECRET, Minting};
-use crate::support::{ApiServer, TokenEndpoint};
 
 /// What one command printed, and whether it succeeded.
 struct Outcome {
@@ -87,21 +86,15 @@ async fn run_get_prints_the_run_as_json() {
 #[tokio::test]
 async fn run_get_obtains_a_token_with_client_credentials() {
     let api = ApiServer::start().await;
-    let endpoint = TokenEndpoint::start(Minting {
-        issuer: api.issuer(),
-        untrusted: None,
-        subject: DEMO_READER.to_owned(),
-        expires_in: 600,
-    })
-    .await;
+    api.register_client(DEMO_READER, 600, 0);
     let path = path_args(&api.sample());
     let fixed = [
         "--url",
         &api.url,
         "--issuer",
-        &endpoint.issuer,
+        &api.idp.issuer,
         "--client-id",
-        CLIENT_ID,
+        DEMO_READER,
         "--client-secret",
         CLIENT_SECRET,
         "--scope",
@@ -113,7 +106,7 @@ async fn run_get_obtains_a_token_with_client_credentials() {
     assert!(got.success, "{}", got.stderr);
     assert_golden("run-get.json", &got.stdout);
     assert_eq!(
-        endpoint.grants()[0].scope.as_deref(),
+        api.idp.grants()[0].scope.as_deref(),
         Some("task_agent_runs:read")
     );
 }

@@ -11,10 +11,9 @@ use serde_json::{Value, json};
 use task_agent_server::auth::WRITE_SCOPE;
 use uuid::Uuid;
 
-use crate::support::idp::{SigningKey, new_key};
 use crate::support::{
-    Agent, AuthOptions, Backend, READER, TestIdp, TestServer, WRITER, at, expect_status,
-    http_client, minimal_run, write_body,
+    Agent, AuthOptions, Backend, READER, SigningKey, TestIdp, TestServer, WRITER, at,
+    expect_status, http_client, minimal_run, new_key, write_body,
 };
 
 /// A GET of an existing run with `token`: its status and `WWW-Authenticate`.

@@ -147,11 +147,11 @@ async fn after_a_rotation_old_cursors_are_refused_and_lists_start_again(backend:
     let storage = TestDatabase::create(backend).await;
     let url = storage.url_string();
     let idp = TestIdp::start().await;
-    let mut a = ServerProcess::start(&url, &idp).await;
+    let mut a = ServerProcess::start(BINARY, &url, &idp).await;
     let database = storage.url.open().await.unwrap();
     let agent = Agent::with_members(database.as_ref()).await;
     let token = idp.token(WRITER, &[WRITE_SCOPE]);
-    let via_a = Client::with_bearer_token(&a.url, &token).unwrap();
+    let via_a = Client::with_bearer_token(a.base_url(), &token).unwrap();
     for i in 0..5 {
         put_with(&via_a, &agent, Uuid::new_v4(), &minimal_run(at(i)), None)
             .await
@@ -180,8 +180,8 @@ async fn after_a_rotation_old_cursors_are_refused_and_lists_start_again(backend:
         "{stdout}"
     );
 
-    let mut b = ServerProcess::start(&url, &idp).await;
-    let via_b = Client::with_bearer_token(&b.url, &token).unwrap();
+    let mut b = ServerProcess::start(BINARY, &url, &idp).await;
+    let via_b = Client::with_bearer_token(b.base_url(), &token).unwrap();
     let new_cursor = page(&agent, &via_b, None)
         .await
         .unwrap()
@@ -212,7 +212,7 @@ async fn after_a_rotation_old_cursors_are_refused_and_lists_start_again(backend:
     let created: Vec<_> = walked.iter().map(|run| run.created).collect();
     assert_eq!(created, (0..5).rev().map(at).collect::<Vec<_>>());
     for replica in [&mut a, &mut b] {
-        assert!(replica.terminate().await.success());
+        assert!(replica.terminate().await.unwrap().success());
     }
 }
 

@@ -8,8 +8,8 @@ use tokio::process::Command;
 use uuid::Uuid;
 
 use crate::support::{
-    Agent, Backend, ServerProcess, TestDatabase, TestIdp, WRITER, at, free_port, http_client,
-    minimal_run, skip,
+    Agent, BINARY, Backend, ServerProcess, TestDatabase, TestIdp, WRITER, at, free_port,
+    http_client, minimal_run, skip,
 };
 use task_agent_server::auth::WRITE_SCOPE;
 
@@ -63,7 +63,7 @@ impl ThrowawayPostgres {
         let cluster = ThrowawayPostgres {
             bin,
             data,
-            port: free_port(),
+            port: free_port().unwrap(),
             _directory: directory,
         };
         cluster
@@ -183,7 +183,7 @@ async fn while_postgres_is_down_the_server_answers_503_and_then_recovers_by_itse
         return;
     };
     let idp = TestIdp::start().await;
-    let mut server = ServerProcess::start(&cluster.url(), &idp).await;
+    let mut server = ServerProcess::start(BINARY, &cluster.url(), &idp).await;
     let database = task_agent_server::database_url::DatabaseUrl::Postgres(cluster.url())
         .open()
         .await
@@ -270,14 +270,14 @@ async fn kill_9_during_writes_to_sqlite_loses_no_acknowledged_write() {
         let database = storage.url.open().await.unwrap();
         Agent::with_members(database.as_ref()).await
     };
-    let mut server = ServerProcess::start(&storage.url_string(), &idp).await;
+    let mut server = ServerProcess::start(BINARY, &storage.url_string(), &idp).await;
     let client = http_client(Some(&idp.token(WRITER, &[WRITE_SCOPE])));
 
     // Four writers PUT new runs as fast as they can; each remembers the runs
     // the server acknowledged, with their ETags.
     let writers: Vec<_> = (0..4)
         .map(|writer| {
-            let (client, url, agent) = (client.clone(), server.url.clone(), agent);
+            let (client, url, agent) = (client.clone(), server.base_url().to_owned(), agent);
             tokio::spawn(async move {
                 let mut acknowledged = Vec::new();
                 for i in 0.. {
@@ -302,7 +302,7 @@ async fn kill_9_during_writes_to_sqlite_loses_no_acknowledged_write() {
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(1_500)).await;
-    server.kill().await;
+    server.kill().unwrap();
     let mut acknowledged = Vec::new();
     for writer in writers {
         acknowledged.extend(writer.await.unwrap());
@@ -313,7 +313,7 @@ async fn kill_9_during_writes_to_sqlite_loses_no_acknowledged_write() {
         acknowledged.len()
     );
 
-    let restarted = ServerProcess::start(&storage.url_string(), &idp).await;
+    let restarted = ServerProcess::start(BINARY, &storage.url_string(), &idp).await;
     for (run_id, etag) in &acknowledged {
         let response = client
             .get(restarted.url(&agent.run_path(*run_id)))

@@ -66,20 +66,11 @@ async fn a_path_id_that_is_not_a_uuid_is_400(backend: Backend) {
     let server = TestServer::start(backend).await;
     let agent = server.agent().await;
     let run = Uuid::new_v4();
-    let good = [
-        agent.org.to_string(),
-        agent.project.to_string(),
-        agent.task_agent.to_string(),
-        run.to_string(),
-    ];
-    for position in 0..4 {
+    let good = agent.run_path(run);
+    // Each id of the path in turn (fresh UUIDs: each occurs once).
+    for id in [agent.org, agent.project, agent.task_agent, run] {
         for bad in ["not-a-uuid", "123", "0d3e0000-0000-4000-8000-00000000000g"] {
-            let mut ids = good.clone();
-            ids[position] = bad.to_owned();
-            let path = format!(
-                "/api/v1/org/{}/project/{}/task-agent/{}/run/{}",
-                ids[0], ids[1], ids[2], ids[3]
-            );
+            let path = good.replace(&id.to_string(), bad);
             let response = server.http.get(server.url(&path)).send().await.unwrap();
             assert_eq!(response.status(), 400, "{path}");
             assert!(response.headers().contains_key("x-request-id"));

@@ -10,7 +10,8 @@ use task_agent_server::auth::WRITE_SCOPE;
 use uuid::Uuid;
 
 use crate::support::{
-    Agent, Backend, ServerProcess, TestDatabase, TestIdp, WRITER, at, http_client, minimal_run,
+    Agent, BINARY, Backend, ServerProcess, TestDatabase, TestIdp, WRITER, at, http_client,
+    minimal_run,
 };
 
 /// The log's complete JSON lines (the last one may be half written).
@@ -47,7 +48,7 @@ async fn requests_are_logged_once_each_without_secrets_and_counted() {
     let storage = TestDatabase::create(Backend::Sqlite).await;
     let idp = TestIdp::start().await;
     let agent = Agent::with_members(storage.url.open().await.unwrap().as_ref()).await;
-    let server = ServerProcess::start(&storage.url_string(), &idp).await;
+    let server = ServerProcess::start(BINARY, &storage.url_string(), &idp).await;
     let token = idp.token(WRITER, &[WRITE_SCOPE]);
     let forged = format!("{}x", token);
     let writer = http_client(Some(&token));
@@ -79,14 +80,10 @@ async fn requests_are_logged_once_each_without_secrets_and_counted() {
         .await
         .unwrap();
     requests.push((forged_get, "get_task_agent_run", "GET", 401));
-    let bad_path = writer
-        .get(format!(
-            "{}/api/v1/org/nope/project/x/task-agent/y/run/z",
-            server.url
-        ))
-        .send()
-        .await
-        .unwrap();
+    let not_a_uuid = agent
+        .run_path(run_id)
+        .replace(&agent.org.to_string(), "nope");
+    let bad_path = writer.get(server.url(&not_a_uuid)).send().await.unwrap();
     requests.push((bad_path, "get_task_agent_run", "GET", 400));
 
     for (response, operation, method, status) in requests {
@@ -149,7 +146,7 @@ async fn an_internal_error_is_a_generic_500_with_its_cause_in_the_log() {
     let storage = TestDatabase::create(Backend::Sqlite).await;
     let idp = TestIdp::start().await;
     let agent = Agent::with_members(storage.url.open().await.unwrap().as_ref()).await;
-    let server = ServerProcess::start(&storage.url_string(), &idp).await;
+    let server = ServerProcess::start(BINARY, &storage.url_string(), &idp).await;
     let writer = http_client(Some(&idp.token(WRITER, &[WRITE_SCOPE])));
     let (broken, healthy) = (Uuid::new_v4(), Uuid::new_v4());
     for run_id in [broken, healthy] {
@@ -206,7 +203,7 @@ async fn sigterm_lets_the_request_in_flight_finish_then_exits_0() {
     let storage = TestDatabase::create(Backend::Sqlite).await;
     let idp = TestIdp::start().await;
     let agent = Agent::with_members(storage.url.open().await.unwrap().as_ref()).await;
-    let mut server = ServerProcess::start(&storage.url_string(), &idp).await;
+    let mut server = ServerProcess::start(BINARY, &storage.url_string(), &idp).await;
     let writer = http_client(Some(&idp.token(WRITER, &[WRITE_SCOPE])));
 
     // A PUT whose body arrives in two parts, a second apart.
@@ -227,7 +224,7 @@ async fn sigterm_lets_the_request_in_flight_finish_then_exits_0() {
             .send(),
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let status = server.terminate().await;
+    let status = server.terminate().await.unwrap();
     let response = in_flight
         .await
         .unwrap()

@@ -8,8 +8,8 @@ use task_agent_server::auth::WRITE_SCOPE;
 use uuid::Uuid;
 
 use crate::support::{
-    Agent, Backend, ServerProcess, TestDatabase, TestIdp, WRITER, at, expect_status, minimal_run,
-    put_with,
+    Agent, BINARY, Backend, ServerProcess, TestDatabase, TestIdp, WRITER, at, expect_status,
+    minimal_run, put_with,
 };
 
 async fn list_ids(client: &Client, agent: &Agent) -> Vec<Uuid> {
@@ -27,15 +27,15 @@ async fn two_replicas_share_one_database() {
     // Both start at once on an empty schema: their migrations race.
     let url = storage.url_string();
     let (mut a, mut b) = tokio::join!(
-        ServerProcess::start(&url, &idp),
-        ServerProcess::start(&url, &idp)
+        ServerProcess::start(BINARY, &url, &idp),
+        ServerProcess::start(BINARY, &url, &idp)
     );
     let database = storage.url.open().await.unwrap();
     let agent = Agent::with_members(database.as_ref()).await;
     let token = idp.token(WRITER, &[WRITE_SCOPE]);
     let (via_a, via_b) = (
-        Client::with_bearer_token(&a.url, &token).unwrap(),
-        Client::with_bearer_token(&b.url, &token).unwrap(),
+        Client::with_bearer_token(a.base_url(), &token).unwrap(),
+        Client::with_bearer_token(b.base_url(), &token).unwrap(),
     );
 
     let run_id = Uuid::new_v4();
@@ -120,7 +120,7 @@ async fn two_replicas_share_one_database() {
     }
     for replica in [&mut a, &mut b] {
         assert!(
-            replica.terminate().await.success(),
+            replica.terminate().await.unwrap().success(),
             "SIGTERM stops a replica cleanly"
         );
     }

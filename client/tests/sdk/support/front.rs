@@ -9,8 +9,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::Response;
 use hyper::body::Bytes;
 use serde_json::Value;
-
-use super::http::{json, serve};
+use task_agent_test_support::{LoopbackServer, json_response};
 
 /// What the front does with one request.
 #[derive(Clone, Debug)]
@@ -36,7 +35,7 @@ pub struct Seen {
 pub struct Front {
     pub url: String,
     seen: Arc<Mutex<Vec<Seen>>>,
-    task: tokio::task::JoinHandle<()>,
+    _server: LoopbackServer,
 }
 
 impl Front {
@@ -50,7 +49,7 @@ impl Front {
         let recorded = seen.clone();
         let upstream = upstream.to_owned();
         let http = reqwest::Client::new();
-        let (address, task) = serve(move |request| {
+        let server = LoopbackServer::start(move |request| {
             let mut log = recorded.lock().unwrap();
             let reply = script(log.len());
             log.push(Seen {
@@ -61,7 +60,7 @@ impl Front {
             async move {
                 let edit = match reply {
                     Reply::Status(status, headers) => {
-                        let mut response = json(
+                        let mut response = json_response(
                             status,
                             &serde_json::json!({
                                 "request_id": "front",
@@ -106,22 +105,17 @@ impl Front {
                 Some(response.body(Full::new(body)).unwrap())
             }
         })
-        .await;
+        .await
+        .unwrap();
         Front {
-            url: format!("http://{address}"),
+            url: server.url(),
             seen,
-            task,
+            _server: server,
         }
     }
 
     /// Every request the front received, in order.
     pub fn seen(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Front {
-    fn drop(&mut self) {
-        self.task.abort();
     }
 }

@@ -1,16 +1,14 @@
 //! What the client's tests run against: the real server with the demo's
-//! sample runs on a SQLite file, a Hydra-style token endpoint, and a front
-//! server that fails on purpose before it lets requests through.
+//! sample runs on a SQLite file, trusting a Hydra stand-in that is also
+//! the token endpoint of the client-credentials grant, and a front server
+//! that fails on purpose before it lets requests through.
 
 pub mod api_server;
 pub mod front;
 pub mod golden;
-mod http;
-pub mod token_endpoint;
 
 pub use api_server::ApiServer;
 pub use front::{Front, Reply};
-pub use token_endpoint::TokenEndpoint;
 
 use task_agent_client::types::{self, TaskAgentRun};
 use task_agent_client::{Client, Error, ResponseValue};

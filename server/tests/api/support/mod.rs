@@ -1,12 +1,11 @@
 //! A real server for each test: a fresh database (SQLite in a temp dir, or
-//! a PostgreSQL schema of its own), HTTP on `127.0.0.1:0`, tokens from a real identity provider on loopback, and
+//! a PostgreSQL schema of its own), HTTP on `127.0.0.1:0`, tokens from a
+//! real identity provider on loopback (`task-agent-test-support`'s), and
 //! between the server and the test a proxy that checks every response
 //! against `openapi.yaml` (status documented, body valid).
 
 mod backend;
 mod cursors;
-pub mod idp;
-mod process;
 mod proxy;
 mod runs;
 mod spec;
@@ -30,15 +29,16 @@ use uuid::Uuid;
 
 pub use backend::{Backend, TestDatabase, WriteLock};
 pub use cursors::unkeyed_cursor;
-pub use idp::TestIdp;
-pub use process::{BINARY, ServerProcess, free_port};
 pub use proxy::ConformanceProxy;
-pub use runs::*;
+pub use runs::put_with;
+pub use task_agent_test_support::{
+    Agent, READER, ServerProcess, SigningKey, TestIdp, WRITER, at, free_port, full_run,
+    minimal_run, new_key, write_body,
+};
 
-/// The subject that has the writer role in every test organization.
-pub const WRITER: &str = "writer@example.com";
-/// The subject that has the reader role in every test organization.
-pub const READER: &str = "reader@example.com";
+/// The server binary under test (for [`ServerProcess::start`] and the
+/// command-line tests).
+pub const BINARY: &str = env!("CARGO_BIN_EXE_task-agent-server");
 
 /// How a test server verifies tokens, and its limits.
 pub struct AuthOptions {

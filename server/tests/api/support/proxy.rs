@@ -1,17 +1,14 @@
 //! A loopback HTTP proxy that forwards every request to the server and
 //! checks every response against the spec before passing it on.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
+use task_agent_test_support::{LoopbackResponse, LoopbackServer};
 
 use super::spec::Spec;
 
@@ -25,18 +22,13 @@ struct Shared {
 
 /// The running proxy.
 pub struct ConformanceProxy {
-    address: SocketAddr,
+    server: LoopbackServer,
     shared: Arc<Shared>,
-    task: tokio::task::JoinHandle<()>,
 }
 
 impl ConformanceProxy {
     /// Starts a proxy to `upstream` on a free loopback port.
     pub async fn start(upstream: SocketAddr) -> ConformanceProxy {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("a loopback port");
-        let address = listener.local_addr().unwrap();
         let shared = Arc::new(Shared {
             spec: Spec::load(),
             upstream,
@@ -44,30 +36,15 @@ impl ConformanceProxy {
             checked: AtomicUsize::new(0),
             violations: Mutex::new(Vec::new()),
         });
-        let accepting = shared.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    return;
-                };
-                let shared = accepting.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |request| forward(shared.clone(), request));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        ConformanceProxy {
-            address,
-            shared,
-            task,
-        }
+        let forwarding = shared.clone();
+        let server = LoopbackServer::start(move |request| forward(forwarding.clone(), request))
+            .await
+            .expect("a loopback port");
+        ConformanceProxy { server, shared }
     }
 
     pub fn address(&self) -> SocketAddr {
-        self.address
+        self.server.address()
     }
 
     /// Responses checked so far.
@@ -81,16 +58,7 @@ impl ConformanceProxy {
     }
 }
 
-impl Drop for ConformanceProxy {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-async fn forward(
-    shared: Arc<Shared>,
-    request: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn forward(shared: Arc<Shared>, request: Request<Incoming>) -> Option<LoopbackResponse> {
     let (parts, body) = request.into_parts();
     let body = body
         .collect()
@@ -121,10 +89,12 @@ async fn forward(
                 "{} {path}: the server did not answer: {error}",
                 parts.method
             ));
-            return Ok(Response::builder()
-                .status(502)
-                .body(Full::new(Bytes::new()))
-                .unwrap());
+            return Some(
+                Response::builder()
+                    .status(502)
+                    .body(Full::new(Bytes::new()))
+                    .unwrap(),
+            );
         }
     };
     let status = upstream.status();
@@ -153,5 +123,5 @@ async fn forward(
             response = response.header(name, value);
         }
     }
-    Ok(response.body(Full::new(bytes)).unwrap())
+    Some(response.body(Full::new(bytes)).unwrap())
 }
