@@ -19,7 +19,7 @@ pub mod context;
 pub mod cursor;
 pub mod database_url;
 pub mod demo;
-pub mod docs;
+mod docs;
 mod error;
 pub mod etag;
 mod handlers;

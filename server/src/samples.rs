@@ -1,6 +1,6 @@
 //! Realistic sample runs, generated deterministically: run `i` of a given
 //! seed is always the same, whatever else is generated. The demo seeds its
-//! database with them; `cargo xtask sample-runs` writes them as NDJSON for
+//! database with them; `cargo xbench sample-runs` writes them as NDJSON for
 //! `import` and for benchmarks.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};

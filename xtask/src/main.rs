@@ -1,15 +1,13 @@
 //! `cargo xtask`: the tasks that keep `openapi.yaml`, the server and the
-//! generated client in sync.
+//! generated client in sync. They build the API crate, the reference page
+//! and progenitor, never the server: checking the contract compiles no
+//! storage or auth code. The load tools are `cargo xbench` (`bench/`).
 
-mod bench;
 mod client_code;
 mod compat;
-mod release_server;
-mod soak;
 mod spec_file;
 mod spec_sync;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -51,50 +49,12 @@ enum Command {
         /// The newer contract
         newer: PathBuf,
     },
-    /// Drive a mixed load (reads, lists, writes, bad requests) against a release build and report errors and memory.
-    Soak {
-        /// How long, in seconds
-        #[arg(long, default_value_t = 180)]
-        duration_secs: u64,
-        /// Concurrent clients
-        #[arg(long, default_value_t = 16, value_parser = at_least_one::<usize>())]
-        workers: usize,
-        /// Runs written before the load starts
-        #[arg(long, default_value_t = 2_000, value_parser = at_least_one::<u64>())]
-        seed_runs: u64,
-    },
-    /// Measure the hot paths under loopback load beside bare-hyper and dropshot baselines and the FastAPI peer (see docs/BENCHMARKS.md).
-    Bench(bench::BenchOptions),
     /// Write the API reference as a static site (HTML, Scalar's bundle, the spec) to host anywhere.
     Docs {
         /// Output directory
         #[arg(long, default_value = "target/api-docs")]
         out: std::path::PathBuf,
     },
-    /// Write realistic sample runs as NDJSON, the format of `task-agent-server import`.
-    SampleRuns {
-        /// How many runs
-        #[arg(long, default_value_t = 1_000)]
-        count: u64,
-        /// Across how many task agents (the first gets half of the runs)
-        #[arg(long, default_value_t = 4)]
-        task_agents: usize,
-        /// Seed of the generator: the same seed gives the same runs
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Output file [default: standard output]
-        #[arg(long)]
-        out: Option<std::path::PathBuf>,
-    },
-}
-
-/// A count that must be 1 or more.
-fn at_least_one<T>() -> clap::builder::RangedU64ValueParser<T>
-where
-    T: TryFrom<u64> + Clone + Send + Sync + 'static,
-    <T as TryFrom<u64>>::Error: std::error::Error + Send + Sync + 'static,
-{
-    clap::builder::RangedU64ValueParser::new().range(1..)
 }
 
 /// Where the contract and its released versions are. Hidden: only the
@@ -144,8 +104,7 @@ fn run(cli: Cli) -> Result<bool> {
             let spec = spec_file::SpecFile {
                 json: contract.json.clone(),
             };
-            let server =
-                spec_sync::compare(&spec.json, &task_agent_server::api::openapi_document());
+            let server = spec_sync::compare(&spec.json, &task_agent_api::openapi_document());
             print!("{server}");
             // Before the client: generating it can fail (even panic) on a
             // spec whose compatibility report still explains what changed.
@@ -199,18 +158,8 @@ fn run(cli: Cli) -> Result<bool> {
             println!("worst impact: {worst}");
             Ok(true)
         }
-        Command::Bench(options) => bench::bench(&options),
-        Command::Soak {
-            duration_secs,
-            workers,
-            seed_runs,
-        } => soak::soak(
-            std::time::Duration::from_secs(duration_secs),
-            workers,
-            seed_runs,
-        ),
         Command::Docs { out } => {
-            use task_agent_server::docs;
+            use task_agent_api_docs as docs;
             std::fs::create_dir_all(&out)?;
             let page = docs::reference_html("openapi.json", docs::BUNDLE_FILE, None);
             std::fs::write(out.join("index.html"), page)?;
@@ -221,24 +170,6 @@ fn run(cli: Cli) -> Result<bool> {
                 "wrote the API reference to {} (open index.html through any static web server)",
                 out.display()
             );
-            Ok(true)
-        }
-        Command::SampleRuns {
-            count,
-            task_agents,
-            seed,
-            out,
-        } => {
-            let samples = task_agent_server::samples::SampleRuns::new(seed, task_agents);
-            let output: Box<dyn std::io::Write> = match &out {
-                Some(path) => Box::new(std::fs::File::create(path)?),
-                None => Box::new(std::io::stdout().lock()),
-            };
-            let mut output = std::io::BufWriter::new(output);
-            for index in 0..count {
-                writeln!(output, "{}", samples.import_line(index))?;
-            }
-            output.flush()?;
             Ok(true)
         }
         Command::Generate => {

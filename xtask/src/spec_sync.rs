@@ -90,7 +90,7 @@ pub struct ParameterDefault {
 pub const PARAMETER_DEFAULTS: &[ParameterDefault] = &[ParameterDefault {
     operation_id: "list_task_agent_runs",
     parameter: "page_limit",
-    value: || Value::from(task_agent_server::api::MAX_PAGE_LIMIT),
+    value: || Value::from(task_agent_api::MAX_PAGE_LIMIT),
 }];
 
 /// One place where the two documents disagree.
@@ -283,7 +283,7 @@ fn take_error_code_description(doc: &mut Value, report: &mut SyncReport) {
         return;
     };
     let words = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let expected = task_agent_server::api::error_codes::error_code_description();
+    let expected = task_agent_api::error_codes::error_code_description();
     if description.as_str().map(words) == Some(words(&expected)) {
         report.allow("the list of error codes in `Error.error_code`".to_owned());
     } else {
@@ -747,7 +747,7 @@ mod tests {
     fn real_pair() -> (Value, Value) {
         (
             SpecFile::load().expect("openapi.yaml loads").json,
-            task_agent_server::api::openapi_document(),
+            task_agent_api::openapi_document(),
         )
     }
 

@@ -1,4 +1,4 @@
-//! `dropshot-baseline`: the limit of the framework, for `cargo xtask bench`:
+//! `dropshot-baseline`: the limit of the framework, for `cargo xbench run`:
 //! dropshot, configured as the server is (handlers in their connection's
 //! task), routing the run path to a handler that answers the recorded bytes
 //! from memory: no authentication, no database, no logging.

@@ -1,4 +1,4 @@
-//! `hyper-baseline`: the HTTP limit of the machine, for `cargo xtask bench`:
+//! `hyper-baseline`: the HTTP limit of the machine, for `cargo xbench run`:
 //! bare hyper answering the recorded requests from memory.
 
 use std::convert::Infallible;

@@ -8,9 +8,9 @@ use std::path::Path;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::peer::PeerComparison;
-use super::wrk::Measured;
-use super::{BenchOptions, LIST_CONNECTIONS, READ_CONNECTIONS, WRITE_CONNECTIONS};
+use crate::bench::{BenchOptions, LIST_CONNECTIONS, READ_CONNECTIONS, WRITE_CONNECTIONS};
+use crate::peer::PeerComparison;
+use crate::wrk::Measured;
 
 /// GET run must reach this share of the baseline's requests/s.
 const GET_SHARE_OF_BASELINE: f64 = 0.5;
@@ -193,7 +193,7 @@ impl Report {
             machine: format!("{cores} cores ({cpu}), {memory_gib:.0} GiB, Linux"),
             // Every option that shapes the figures, so the line reproduces them.
             command: format!(
-                "cargo xtask bench --duration-secs {} --warmup-secs {} --rounds {} --runs {} \
+                "cargo xbench run --duration-secs {} --warmup-secs {} --rounds {} --runs {} \
                  --list-runs {} --list-depth {}{}{}",
                 options.duration_secs,
                 options.warmup_secs,
@@ -390,7 +390,7 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::wrk::{Errors, Latency};
+    use crate::wrk::{Errors, Latency};
 
     fn round(requests_per_s: f64, p50: f64, p99: f64, status_errors: u64) -> Measured {
         Measured {

@@ -4,18 +4,18 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use anyhow::{Context, Result, bail, ensure};
 use futures::{StreamExt, TryStreamExt};
-use task_agent_server::api::TaskAgentPath;
+use task_agent_api::TaskAgentPath;
 use task_agent_server::cursor::{self, CursorKey, ListIdentity};
 use task_agent_server::database_url::DatabaseUrl;
 use task_agent_server::samples::SampleRuns;
 use task_agent_server::storage::{Position, RunFilter};
 
-use super::wrk::write_lines;
-use crate::release_server::{ServerBinary, ServerProcess, client_runtime, free_port};
+use crate::release_server::{self, ServerBinary, ServerProcess, client_runtime, free_port};
+use crate::wrk::write_lines;
 
 /// Runs per page in the list scenario: a page a dashboard would show, small
 /// enough that finding the page, not encoding it, is most of the work.
@@ -89,25 +89,19 @@ impl Fixtures {
         recorded_path: &str,
     ) -> Result<ServerProcess> {
         let port = free_port()?;
-        let child = Command::new(binary)
+        let mut command = Command::new(binary);
+        command
             .arg("--bind")
             .arg(format!("127.0.0.1:{port}"))
             .arg("--responses")
-            .arg(responses)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(
-                self.dir.join(
-                    binary
-                        .with_extension("log")
-                        .file_name()
-                        .context("a binary")?,
-                ),
-            )?)
-            .spawn()
-            .with_context(|| format!("starting {}", binary.display()))?;
-        let baseline = ServerProcess::new(child, port);
-        baseline.wait_until_ready(recorded_path)?;
-        Ok(baseline)
+            .arg(responses);
+        let log = self.dir.join(
+            binary
+                .with_extension("log")
+                .file_name()
+                .context("a binary")?,
+        );
+        release_server::start(command, port, &log, recorded_path)
     }
 
     /// The path of the runs of the first task agent (for new runs), and a file with the

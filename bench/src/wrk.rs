@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
-use crate::spec_file::workspace_root;
+use crate::workspace_root;
 
 /// Installs wrk with apt-get when it is missing.
 pub fn ensure_installed() -> Result<()> {

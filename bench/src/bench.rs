@@ -1,4 +1,4 @@
-//! `cargo xtask bench`: the API's hot paths under loopback load, beside a
+//! `cargo xbench run`: the API's hot paths under loopback load, beside a
 //! baseline measured in the same run, with the figures the targets are
 //! judged by (medians over alternating rounds, and their ratios: these
 //! machines are shared and noisy).
@@ -18,22 +18,18 @@
 //! - the FastAPI peer of `../shared/bench`, side by side with this server
 //!   through that kit's `compare.sh`, when the kit is there.
 
-mod fixtures;
-mod peer;
-mod postgres;
-mod report;
-mod wrk;
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Result;
+
+use crate::{peer, postgres, wrk};
 use task_agent_server::samples::SampleRuns;
 
+use crate::fixtures::Fixtures;
 use crate::release_server::{self, ServerBinary, ServerProcess};
-use fixtures::Fixtures;
-use report::{Baseline, Report, Scenario};
-use wrk::{Load, Measured};
+use crate::report::{Baseline, Report, Scenario};
+use crate::wrk::{Load, Measured};
 
 /// What to run, and how long.
 #[derive(Clone, Debug, clap::Args)]
@@ -77,12 +73,12 @@ pub struct BenchOptions {
 }
 
 /// Connections of the read scenarios, as in the issue and the peer's kit.
-const READ_CONNECTIONS: u32 = 64;
+pub const READ_CONNECTIONS: u32 = 64;
 /// Connections of the write scenario.
-const WRITE_CONNECTIONS: u32 = 16;
+pub const WRITE_CONNECTIONS: u32 = 16;
 /// Connections of the list scenario: few, so that the latency is the
 /// query's and not the queue's.
-const LIST_CONNECTIONS: u32 = 4;
+pub const LIST_CONNECTIONS: u32 = 4;
 
 /// Runs the benchmark and prints the report; whether every target was met.
 pub fn bench(options: &BenchOptions) -> Result<bool> {
@@ -213,7 +209,7 @@ impl Bench<'_> {
                 }
                 measured.push(load.run()?);
                 if let Some(server) = server {
-                    *peak = (*peak).max(server.memory_kib("VmHWM:"));
+                    *peak = (*peak).max(server.memory_kib("VmHWM:")?);
                 }
             }
         }
@@ -231,7 +227,7 @@ impl Bench<'_> {
     ) -> Result<Vec<Scenario>> {
         let (server, fixtures) =
             self.seeded_server(samples, self.options.runs, database, backend)?;
-        let url = server.url();
+        let url = server.base_url().to_owned();
         let (paths, paths_file) = fixtures.get_paths(samples, self.options.runs)?;
         let get = Load {
             script: "get_paths.lua",
@@ -244,7 +240,7 @@ impl Bench<'_> {
         let mut scenarios = Vec::new();
         if with_baselines {
             let logged = fixtures.serve(&self.server, database, "info")?;
-            let logged_url = logged.url();
+            let logged_url = logged.base_url().to_owned();
             let responses = fixtures.record_responses(&url, &paths)?;
             let baselines = self
                 .baselines
@@ -254,7 +250,10 @@ impl Bench<'_> {
                     Ok((*baseline, process))
                 })
                 .collect::<Result<Vec<_>>>()?;
-            let urls: Vec<String> = baselines.iter().map(|(_, process)| process.url()).collect();
+            let urls: Vec<String> = baselines
+                .iter()
+                .map(|(_, process)| process.base_url().to_owned())
+                .collect();
             let mut loads = vec![(
                 Load {
                     url: &logged_url,
@@ -312,7 +311,7 @@ impl Bench<'_> {
         let runs = self.options.list_runs;
         let depth = self.options.list_depth.min(runs.saturating_sub(1));
         let (server, fixtures) = self.seeded_server(&samples, runs, database, "list")?;
-        let url = server.url();
+        let url = server.base_url().to_owned();
         let (first, deep) = fixtures.list_pages(&samples, runs, depth, &url, database)?;
         let load = |page: &Path| Load {
             script: "get_paths.lua",

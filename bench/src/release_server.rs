@@ -1,15 +1,16 @@
 //! A release build of the server, run as a child process the way an
-//! operator runs it: for `cargo xtask soak` and `cargo xtask bench`.
+//! operator runs it: for `cargo xbench soak` and `cargo xbench run`. The
+//! process itself is the tests' `ServerProcess` (`task-agent-test-support`).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 
-use crate::spec_file::workspace_root;
+pub use task_agent_test_support::{ServerProcess, free_port};
+
+use crate::workspace_root;
 
 /// Builds the release binaries of `packages`; the directory that holds them.
 pub fn build(packages: &[&str]) -> Result<PathBuf> {
@@ -111,7 +112,8 @@ impl ServerBinary {
         log: &Path,
     ) -> Result<ServerProcess> {
         let port = free_port()?;
-        let child = Command::new(&self.0)
+        let mut command = Command::new(&self.0);
+        command
             .args([
                 "serve",
                 "--bind",
@@ -123,14 +125,21 @@ impl ServerBinary {
                 log_level,
             ])
             .arg("--data-dir")
-            .arg(data_dir)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(log)?)
-            .spawn()?;
-        let server = ServerProcess::new(child, port);
-        server.wait_until_ready("/readyz")?;
-        Ok(server)
+            .arg(data_dir);
+        start(command, port, log, "/readyz")
     }
+}
+
+/// Starts `command`, listening on `port` and logging to `log`, and waits
+/// until `GET ready_path` answers 200.
+pub fn start(command: Command, port: u16, log: &Path, ready_path: &str) -> Result<ServerProcess> {
+    let program = command.get_program().to_owned();
+    let mut server = ServerProcess::spawn(command, port, log)
+        .with_context(|| format!("starting {}", program.display()))?;
+    client_runtime()?
+        .block_on(server.wait_until_ready(ready_path))
+        .with_context(|| format!("waiting for {} to answer {ready_path}", program.display()))?;
+    Ok(server)
 }
 
 /// A runtime for the HTTP clients that drive a server (two threads: the
@@ -140,77 +149,4 @@ pub fn client_runtime() -> Result<tokio::runtime::Runtime> {
         .worker_threads(2)
         .enable_all()
         .build()?)
-}
-
-/// A loopback port that was free a moment ago.
-pub fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-/// A server process, killed when dropped.
-pub struct ServerProcess {
-    child: Child,
-    port: u16,
-}
-
-impl ServerProcess {
-    /// `child`, listening (soon) on `port`.
-    pub fn new(child: Child, port: u16) -> ServerProcess {
-        ServerProcess { child, port }
-    }
-
-    /// Its base URL.
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Waits until `GET path` answers 200 (a minimal HTTP/1.0 request, so
-    /// that no client library is needed before the server is up).
-    pub fn wait_until_ready(&self, path: &str) -> Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            let answered = TcpStream::connect(("127.0.0.1", self.port)).and_then(|mut stream| {
-                write!(stream, "GET {path} HTTP/1.0\r\n\r\n")?;
-                let mut status = String::new();
-                BufReader::new(stream).read_line(&mut status)?;
-                Ok(status)
-            });
-            if answered.is_ok_and(|status| status.split(' ').nth(1) == Some("200")) {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        bail!("the server on port {} did not become ready", self.port)
-    }
-
-    /// A memory figure of `/proc/PID/status` (`VmRSS:`, `VmHWM:`), in KiB.
-    pub fn memory_kib(&self, field: &str) -> u64 {
-        std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
-            .ok()
-            .and_then(|status| {
-                let line = status.lines().find(|line| line.starts_with(field))?;
-                line.split_whitespace().nth(1)?.parse().ok()
-            })
-            .unwrap_or(0)
-    }
-
-    /// Restarts the peak RSS (`VmHWM`) from the current RSS, so that the next
-    /// reading is the peak of what happens in between.
-    pub fn reset_peak_memory(&self) -> Result<()> {
-        std::fs::write(format!("/proc/{}/clear_refs", self.pid()), "5")
-            .context("resetting the peak RSS (/proc/PID/clear_refs)")
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
-use super::BenchOptions;
+use crate::bench::BenchOptions;
 
 /// Runs seeded by the kit (through `PUT`, so fewer than ours).
 const PEER_RUNS: u64 = 20_000;

@@ -1,4 +1,4 @@
-//! `cargo xtask soak`: a bounded mixed load against a release build, to
+//! `cargo xbench soak`: a bounded mixed load against a release build, to
 //! watch for errors and memory growth over minutes (not a test: it reports,
 //! and fails only on unexpected answers).
 //!
@@ -55,7 +55,7 @@ pub fn soak(duration: Duration, workers: usize, seed_runs: u64) -> Result<bool> 
         binary.token(&data, "stranger", &[])?,
     );
     let server = binary.serve(&database, &data, "warn", &data.join("server.log"))?;
-    let url = server.url();
+    let url = server.base_url().to_owned();
     let runtime = release_server::client_runtime()?;
     let run = Arc::new(Run {
         url,
@@ -67,7 +67,7 @@ pub fn soak(duration: Duration, workers: usize, seed_runs: u64) -> Result<bool> 
     });
     eprintln!("seeding {seed_runs} runs ...");
     runtime.block_on(seed(&run))?;
-    let rss_start = server.memory_kib("VmRSS:");
+    let rss_start = server.memory_kib("VmRSS:")?;
     eprintln!(
         "soaking for {} s with {workers} workers ...",
         duration.as_secs()
@@ -98,7 +98,7 @@ pub fn soak(duration: Duration, workers: usize, seed_runs: u64) -> Result<bool> 
         anyhow::Ok(())
     })?;
     let elapsed = started.elapsed().as_secs_f64();
-    let (rss_end, rss_peak) = (server.memory_kib("VmRSS:"), server.memory_kib("VmHWM:"));
+    let (rss_end, rss_peak) = (server.memory_kib("VmRSS:")?, server.memory_kib("VmHWM:")?);
     let alive = rss_end > 0;
     drop(server);
     let mut tally = Arc::try_unwrap(tally)
