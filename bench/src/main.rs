@@ -13,7 +13,7 @@ mod soak;
 mod wrk;
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -71,29 +71,20 @@ where
     clap::builder::RangedU64ValueParser::new().range(1..)
 }
 
-/// The workspace root (the parent of this crate's directory).
-///
-/// `cargo run` tells the process where the crate is; the directory compiled
-/// in is only the fallback (checkouts that share one `CARGO_TARGET_DIR`
-/// share one build of this tool).
+/// The workspace root: the parent of this crate's directory.
 fn workspace_root() -> PathBuf {
-    let crate_dir = std::env::var_os("CARGO_MANIFEST_DIR")
-        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
-    crate_dir
+    Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("bench lives inside the workspace")
         .to_path_buf()
 }
 
-fn main() -> ExitCode {
-    match run(Cli::parse()) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+fn main() -> Result<ExitCode> {
+    Ok(if run(Cli::parse())? {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// Runs a tool; `Ok(false)` means a check found a failure (already printed).
