@@ -12,11 +12,16 @@ use dropshot::ConfigLoggingLevel;
 use serde::Deserialize;
 
 use crate::auth::JwksSource;
-use crate::database_url::{DEFAULT_DATABASE, DatabaseUrl};
+use std::sync::Arc;
+
+use crate::database_url::{
+    DEFAULT_DATABASE, DEFAULT_POOL_SIZE, DEFAULT_STATEMENT_TIMEOUT, DatabaseOptions, DatabaseUrl,
+};
 use crate::server::{
     AuthConfig, DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MEMBERSHIP_TTL,
     DEFAULT_REQUEST_BODY_TIMEOUT, ServerConfig, TokenIssuer,
 };
+use crate::storage::Database;
 
 /// The default listen address.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -37,6 +42,12 @@ pub struct ServeArgs {
     /// Where runs are stored: sqlite://PATH or postgres://... [default: sqlite://data/task-agent-runs.db]
     #[arg(long, env = "TASK_AGENT_DATABASE")]
     pub database: Option<DatabaseUrl>,
+    /// PostgreSQL connections this process keeps open at most (see docs/OPERATIONS.md for sizing) [default: 16]
+    #[arg(long, env = "TASK_AGENT_DATABASE_POOL_SIZE")]
+    pub database_pool_size: Option<NonZeroUsize>,
+    /// How long one PostgreSQL statement may run before it is cancelled and the request gets 503 with Retry-After, in milliseconds (0: no limit) [default: 5000]
+    #[arg(long, env = "TASK_AGENT_STATEMENT_TIMEOUT_MS")]
+    pub statement_timeout_ms: Option<u64>,
     /// The exact `iss` of accepted tokens (for example Hydra's public URL)
     #[arg(long, env = "TASK_AGENT_JWT_ISSUER")]
     pub jwt_issuer: Option<String>,
@@ -90,6 +101,8 @@ pub struct ServeArgs {
 struct FileConfig {
     bind: Option<SocketAddr>,
     database: Option<String>,
+    database_pool_size: Option<NonZeroUsize>,
+    statement_timeout_ms: Option<u64>,
     jwt_issuer: Option<String>,
     jwks_url: Option<String>,
     jwks_file: Option<PathBuf>,
@@ -112,8 +125,31 @@ pub struct ServeConfig {
     pub server: ServerConfig,
     /// How long in-flight requests may take to finish on shutdown.
     pub shutdown_grace: Duration,
-    pub database: DatabaseUrl,
+    pub database: ServeDatabase,
     pub log_level: ConfigLoggingLevel,
+}
+
+/// The database `serve` uses, and how.
+#[derive(Clone, Debug)]
+pub struct ServeDatabase {
+    /// Where the runs are stored.
+    pub url: DatabaseUrl,
+    /// How a PostgreSQL database is used.
+    pub options: DatabaseOptions,
+}
+
+impl ServeDatabase {
+    /// Opens (creating and migrating if needed) the storage.
+    pub async fn open(&self) -> anyhow::Result<Arc<dyn Database>> {
+        self.url.open_with(&self.options).await
+    }
+}
+
+// Shown in logs as the URL is: without its password.
+impl std::fmt::Display for ServeDatabase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.url.fmt(f)
+    }
 }
 
 fn parse_level(text: &str) -> Result<ConfigLoggingLevel, String> {
@@ -130,7 +166,7 @@ impl ServeArgs {
             Some(path) => read_file_config(path)?,
             None => FileConfig::default(),
         };
-        let database = match (self.database, file.database) {
+        let url = match (self.database, file.database) {
             (Some(url), _) => url,
             (None, Some(text)) => text
                 .parse()
@@ -138,6 +174,20 @@ impl ServeArgs {
             (None, None) => DEFAULT_DATABASE
                 .parse()
                 .expect("the default database URL parses"),
+        };
+        let database = ServeDatabase {
+            url,
+            options: DatabaseOptions {
+                pool_size: self
+                    .database_pool_size
+                    .or(file.database_pool_size)
+                    .unwrap_or(DEFAULT_POOL_SIZE),
+                statement_timeout: match self.statement_timeout_ms.or(file.statement_timeout_ms) {
+                    Some(0) => None,
+                    Some(millis) => Some(Duration::from_millis(millis)),
+                    None => Some(DEFAULT_STATEMENT_TIMEOUT),
+                },
+            },
         };
         let issuer = resolve_issuer(
             self.dev_issuer || file.dev_issuer.unwrap_or(false),
@@ -311,7 +361,7 @@ mod tests {
         .unwrap();
         assert_eq!(from_file.server.bind.to_string(), "127.0.0.1:9000");
         assert_eq!(
-            from_file.database,
+            from_file.database.url,
             DatabaseUrl::Sqlite("/tmp/file.db".into())
         );
         assert_eq!(from_file.server.auth.audience.as_deref(), Some("runs"));
@@ -338,6 +388,53 @@ mod tests {
             Duration::from_secs(DEFAULT_LEEWAY_SECS)
         );
         assert_eq!(defaults.server.auth.audience, None);
+    }
+
+    #[test]
+    fn database_options_come_from_flags_the_file_or_the_defaults() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("server.toml");
+        std::fs::write(
+            &path,
+            "database_pool_size = 8\nstatement_timeout_ms = 250\n",
+        )
+        .unwrap();
+        let from_file = ServeArgs {
+            config: Some(path.clone()),
+            ..issuer_args()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(
+            from_file.database.options,
+            DatabaseOptions {
+                pool_size: NonZeroUsize::new(8).unwrap(),
+                statement_timeout: Some(Duration::from_millis(250)),
+            }
+        );
+        let flags = ServeArgs {
+            config: Some(path),
+            database_pool_size: NonZeroUsize::new(2),
+            statement_timeout_ms: Some(0),
+            ..issuer_args()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(
+            flags.database.options,
+            DatabaseOptions {
+                pool_size: NonZeroUsize::new(2).unwrap(),
+                statement_timeout: None,
+            },
+            "0 is no limit"
+        );
+        let defaults = issuer_args().resolve().unwrap();
+        assert_eq!(defaults.database.options.pool_size, DEFAULT_POOL_SIZE);
+        assert_eq!(
+            defaults.database.options.statement_timeout,
+            Some(DEFAULT_STATEMENT_TIMEOUT),
+            "serve has a deadline the tools do not"
+        );
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! The `--database` URL and opening the storage it names.
 
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::storage::{Database, PostgresStore, SqliteStore};
 
@@ -55,22 +57,63 @@ impl std::fmt::Display for DatabaseUrl {
     }
 }
 
+/// How a PostgreSQL database is used (SQLite's settings are its own).
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub struct DatabaseOptions {
+    /// Connections kept open at most, per server process.
+    pub pool_size: NonZeroUsize,
+    /// How long one statement may run before PostgreSQL cancels it (and the
+    /// request gets 503); `None`: as long as it takes.
+    pub statement_timeout: Option<Duration>,
+}
+
+/// The default of [`DatabaseOptions::pool_size`]; docs/OPERATIONS.md has
+/// the measurement behind it: on two cores, more connections than this
+/// add no throughput, only PostgreSQL backends (each a process with its
+/// own memory) and contention.
+pub const DEFAULT_POOL_SIZE: NonZeroUsize = NonZeroUsize::new(16).expect("not zero");
+
+/// The default of `serve`'s statement timeout: the statements of a request
+/// take milliseconds, so one that runs for seconds is stuck behind a lock
+/// or a sick database, and holds one of the pool's few connections while
+/// it waits; after this long the client gets 503 with `Retry-After`, well
+/// before the usual 30 to 60 s of a client's or load balancer's own
+/// timeout, and the same as the wait for a free connection.
+pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl DatabaseOptions {
+    /// For the command-line tools, tests and benchmarks ([`DatabaseUrl::open`]):
+    /// no statement timeout, since someone waits for the answer and an
+    /// import's or a migration's long statements must not be cut short.
+    pub const TOOLS: DatabaseOptions = DatabaseOptions {
+        pool_size: DEFAULT_POOL_SIZE,
+        statement_timeout: None,
+    };
+}
+
 impl DatabaseUrl {
-    /// Opens (creating and migrating if needed) the storage.
+    /// Opens (creating and migrating if needed) the storage, as the
+    /// command-line tools use it ([`DatabaseOptions::TOOLS`]).
     pub async fn open(&self) -> anyhow::Result<Arc<dyn Database>> {
+        self.open_with(&DatabaseOptions::TOOLS).await
+    }
+
+    /// Opens (creating and migrating if needed) the storage, using a
+    /// PostgreSQL database as `options` say.
+    pub async fn open_with(&self, options: &DatabaseOptions) -> anyhow::Result<Arc<dyn Database>> {
         match self {
             DatabaseUrl::Sqlite(path) => {
                 let path = path.clone();
                 let store = tokio::task::spawn_blocking(move || SqliteStore::open(&path)).await??;
                 Ok(Arc::new(store))
             }
-            DatabaseUrl::Postgres(url) => Ok(Arc::new(PostgresStore::open(url).await?)),
+            DatabaseUrl::Postgres(url) => Ok(Arc::new(PostgresStore::open(url, options).await?)),
         }
     }
 }
 
 /// The URL with its password (if any) replaced by `***`, for logs.
-fn redact_password(url: &str) -> String {
+pub(crate) fn redact_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };

@@ -41,6 +41,11 @@ pub enum ApiError {
     /// The database cannot be reached.
     #[error("the database is unavailable")]
     Unavailable(#[source] anyhow::Error),
+    /// The readiness probe's answer when the server cannot serve: the
+    /// cause is the message, for the operator looking at the probe (it
+    /// says which database and why, never a password).
+    #[error("not ready: {0:#}")]
+    NotReady(anyhow::Error),
     /// Anything unexpected; the cause goes to the log, not to the client.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -166,27 +171,29 @@ impl From<ApiError> for HttpError {
                 error_codes::INVALID_VALUE,
                 ClientErrorStatusCode::UNPROCESSABLE_ENTITY,
             ),
-            ApiError::Overloaded => {
-                let mut error =
-                    HttpError::for_unavail(Some(error_codes::OVERLOADED.to_owned()), message);
-                error
-                    .headers_mut()
-                    .insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
-                error
-            }
-            ApiError::Unavailable(cause) => {
-                let mut error = HttpError::for_unavail(
-                    Some(error_codes::SERVICE_UNAVAILABLE.to_owned()),
-                    format!("{cause:#}"),
-                );
-                error
-                    .headers_mut()
-                    .insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
-                error
-            }
+            ApiError::Overloaded => retry_later(HttpError::for_unavail(
+                Some(error_codes::OVERLOADED.to_owned()),
+                message,
+            )),
+            ApiError::Unavailable(cause) => retry_later(HttpError::for_unavail(
+                Some(error_codes::SERVICE_UNAVAILABLE.to_owned()),
+                format!("{cause:#}"),
+            )),
+            ApiError::NotReady(_) => retry_later(HttpError {
+                external_message: message.clone(),
+                ..HttpError::for_unavail(Some(error_codes::SERVICE_UNAVAILABLE.to_owned()), message)
+            }),
             ApiError::Internal(cause) => HttpError::for_internal_error(format!("{cause:#}")),
         }
     }
+}
+
+/// A 503 that tells the client when to try again.
+fn retry_later(mut error: HttpError) -> HttpError {
+    error
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+    error
 }
 
 #[cfg(test)]
@@ -229,6 +236,18 @@ mod tests {
     }
 
     #[test]
+    fn not_ready_is_503_and_says_why() {
+        let cause = anyhow::anyhow!("error performing TLS handshake").context("connecting to db");
+        let error = HttpError::from(ApiError::NotReady(cause));
+        assert_eq!(error.status_code.as_u16(), 503);
+        assert_eq!(header(&error, RETRY_AFTER), Some("1"));
+        assert_eq!(
+            error.external_message,
+            "not ready: connecting to db: error performing TLS handshake"
+        );
+    }
+
+    #[test]
     fn every_code_the_server_sends_is_listed_with_its_status() {
         let errors = [
             ApiError::BadRequest("If-Match".to_owned()),
@@ -243,6 +262,7 @@ mod tests {
             ApiError::invalid("field", "problem"),
             ApiError::Overloaded,
             ApiError::Unavailable(anyhow::anyhow!("down")),
+            ApiError::NotReady(anyhow::anyhow!("down")),
             ApiError::Internal(anyhow::anyhow!("bug")),
         ];
         for error in errors {

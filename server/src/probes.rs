@@ -27,15 +27,20 @@ pub async fn healthz(
 
 /// The server can serve requests: its database answers and the token
 /// issuer's keys are loaded. 503 otherwise, so that a load balancer sends
-/// traffic elsewhere until it recovers.
+/// traffic elsewhere until it recovers, with the cause as the message (a
+/// refused certificate, a database that does not answer).
 #[endpoint { method = GET, path = "/readyz", unpublished = true }]
 pub async fn readyz(
     rqctx: RequestContext<ServerContext>,
 ) -> Result<HttpResponseOk<ProbeStatus>, HttpError> {
     let context = rqctx.context();
-    context.database.ping().await.map_err(ApiError::from)?;
+    context
+        .database
+        .ping()
+        .await
+        .map_err(|error| ApiError::NotReady(error.into()))?;
     if !context.verifier.is_ready() {
-        return Err(ApiError::Unavailable(anyhow::anyhow!(
+        return Err(ApiError::NotReady(anyhow::anyhow!(
             "the token issuer's keys are not loaded yet"
         ))
         .into());

@@ -1,155 +1,15 @@
 //! Faults: the database going away under traffic, and the server killed
 //! mid-write.
 
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use tokio::process::Command;
 use uuid::Uuid;
 
 use crate::support::{
-    Agent, BINARY, Backend, ServerProcess, TestDatabase, TestIdp, WRITER, at, free_port,
-    http_client, minimal_run, skip,
+    Agent, BINARY, Backend, ServerProcess, TestDatabase, TestIdp, ThrowawayPostgres, WRITER, at,
+    http_client, minimal_run,
 };
 use task_agent_server::auth::WRITE_SCOPE;
-
-/// A PostgreSQL cluster of the test's own (initdb into a temp dir, run as
-/// the `postgres` user on a free port), so that stopping it disturbs nothing
-/// else.
-struct ThrowawayPostgres {
-    bin: PathBuf,
-    data: PathBuf,
-    port: u16,
-    _directory: tempfile::TempDir,
-}
-
-impl ThrowawayPostgres {
-    /// A running cluster, or `None` (the test [`skip`]ped) where this
-    /// machine cannot make one: no PostgreSQL binaries, or not root.
-    async fn start(test: &str) -> Option<ThrowawayPostgres> {
-        let skip = |why: &str| skip(test, why);
-        let Some(bin) = std::fs::read_dir("/usr/lib/postgresql")
-            .ok()
-            .and_then(|versions| {
-                versions
-                    .filter_map(Result::ok)
-                    .map(|v| v.path().join("bin"))
-                    .find(|bin| bin.join("initdb").exists())
-            })
-        else {
-            skip("no PostgreSQL server binaries under /usr/lib/postgresql");
-            return None;
-        };
-        let root = Command::new("id")
-            .arg("-u")
-            .output()
-            .await
-            .is_ok_and(|output| output.stdout == b"0\n");
-        if !root {
-            skip("running a cluster as the postgres user needs root");
-            return None;
-        }
-        let directory = tempfile::tempdir().unwrap();
-        let data = directory.path().join("data");
-        assert!(
-            Command::new("chown")
-                .args(["postgres:postgres"])
-                .arg(directory.path())
-                .status()
-                .await
-                .unwrap()
-                .success()
-        );
-        let cluster = ThrowawayPostgres {
-            bin,
-            data,
-            port: free_port().unwrap(),
-            _directory: directory,
-        };
-        cluster
-            .as_postgres(
-                "initdb",
-                &["-A", "trust", "-U", "postgres", "--no-sync", "-D"],
-                Some(&cluster.data),
-            )
-            .await;
-        cluster.start_server().await;
-        Some(cluster)
-    }
-
-    async fn as_postgres(&self, program: &str, args: &[&str], path: Option<&Path>) {
-        let mut command = Command::new("runuser");
-        command
-            .args(["-u", "postgres", "--"])
-            .arg(self.bin.join(program))
-            .args(args);
-        if let Some(path) = path {
-            command.arg(path);
-        }
-        let output = command.output().await.unwrap();
-        assert!(
-            output.status.success(),
-            "{program} {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-
-    async fn start_server(&self) {
-        let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
-            self.port,
-            self.data.parent().unwrap().display()
-        );
-        let log = self.data.parent().unwrap().join("postgres.log");
-        let data = self.data.to_str().unwrap();
-        self.as_postgres(
-            "pg_ctl",
-            &[
-                "-D",
-                data,
-                "-l",
-                log.to_str().unwrap(),
-                "-o",
-                &options,
-                "-w",
-                "start",
-            ],
-            None,
-        )
-        .await;
-    }
-
-    /// Stops the cluster at once, as a crash or a network cut would.
-    async fn stop_server(&self) {
-        self.as_postgres(
-            "pg_ctl",
-            &[
-                "-D",
-                self.data.to_str().unwrap(),
-                "-m",
-                "immediate",
-                "-w",
-                "stop",
-            ],
-            None,
-        )
-        .await;
-    }
-
-    fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
-    }
-}
-
-impl Drop for ThrowawayPostgres {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("runuser")
-            .args(["-u", "postgres", "--"])
-            .arg(self.bin.join("pg_ctl"))
-            .args(["-D", self.data.to_str().unwrap(), "-m", "immediate", "stop"])
-            .output();
-    }
-}
 
 /// A GET and a PUT through `server`: their statuses, and whether each 503
 /// carried `Retry-After`.

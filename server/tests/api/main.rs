@@ -16,6 +16,7 @@ mod limits;
 mod list_runs;
 mod observability;
 mod pagination;
+mod postgres_connection;
 mod properties;
 mod put_run;
 mod replicas;

@@ -15,10 +15,12 @@ use std::time::Duration;
 use anyhow::Context;
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
+use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{NoTls, Row};
 use uuid::Uuid;
+
+mod tls;
 
 use super::cursor_key::{DELETE_REPLACED, SELECT_NEWEST, stored_key};
 use super::list_query::{SqlValue, list_query};
@@ -29,6 +31,8 @@ use super::{
 };
 use super::{millisecond, pending_migrations, stored};
 use crate::api::{RunPath, Serialized, TaskAgentPath};
+use crate::database_url::{DatabaseOptions, redact_password};
+use tls::TlsSettings;
 
 /// Versioned migrations, applied in order; a version is never edited once
 /// released, only followed by a new one.
@@ -43,9 +47,6 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("0005_cursor_keys.sql")),
 ];
 
-/// Connections per server replica.
-const POOL_SIZE: usize = 16;
-
 /// How long a request waits for a connection before the database counts as
 /// unavailable.
 const WAIT: Duration = Duration::from_secs(5);
@@ -58,35 +59,80 @@ const ATTEMPTS: usize = 5;
 /// Runs in PostgreSQL (or CockroachDB).
 pub struct PostgresStore {
     pool: Pool,
+    tls: TlsSettings,
+    /// The URL without its password, to say where a connection failed.
+    shown_url: String,
 }
 
 impl PostgresStore {
-    /// Connects to `url` and applies the migrations the database lacks
-    /// (safe when several replicas start at once).
-    pub async fn open(url: &str) -> anyhow::Result<PostgresStore> {
-        let config = tokio_postgres::Config::from_str(url).context("parsing the PostgreSQL URL")?;
+    /// Connects to `url` (libpq's syntax, with its `sslmode` and
+    /// `sslrootcert`) as `options` say, and applies the migrations the
+    /// database lacks (safe when several replicas start at once).
+    pub async fn open(url: &str, options: &DatabaseOptions) -> anyhow::Result<PostgresStore> {
+        let (tls, url) = TlsSettings::from_url(url)?;
+        let mut config =
+            tokio_postgres::Config::from_str(&url).context("parsing the PostgreSQL URL")?;
+        config.ssl_mode(tls.wire_mode());
+        if let Some(timeout) = options.statement_timeout {
+            // A setting of every session rather than a SET after connecting:
+            // it holds from the first statement, and a RESET ALL cannot undo
+            // it.
+            let mut server_options = config.get_options().unwrap_or_default().to_owned();
+            if !server_options.is_empty() {
+                server_options.push(' ');
+            }
+            server_options.push_str(&format!("-c statement_timeout={}", timeout.as_millis()));
+            config.options(&server_options);
+        }
         let manager = Manager::from_config(
             config,
-            NoTls,
+            tls.connector()?,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
         );
         let pool = Pool::builder(manager)
-            .max_size(POOL_SIZE)
+            .max_size(options.pool_size.get())
             .runtime(Runtime::Tokio1)
             .wait_timeout(Some(WAIT))
             .create_timeout(Some(WAIT))
             .recycle_timeout(Some(WAIT))
             .build()
             .context("creating the connection pool")?;
-        let store = PostgresStore { pool };
+        let store = PostgresStore {
+            pool,
+            tls,
+            shown_url: redact_password(&url),
+        };
+        // Connecting first, so that a refused connection (a TLS
+        // certificate, a password) is reported as such, not as a failed
+        // migration.
+        drop(store.client().await?);
         store.migrate().await.context("migrating the database")?;
         Ok(store)
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
-        self.pool.get().await.map_err(pool_error)
+        self.pool.get().await.map_err(|error| match error {
+            // Only making a connection fails with the backend's error
+            // (deadpool replaces a connection that fails its recycling), and
+            // whatever the cause, a server without connections is
+            // unavailable, not broken.
+            PoolError::Backend(error) => StoreError::Unavailable(self.connect_error(error)),
+            other => StoreError::Unavailable(other.into()),
+        })
+    }
+
+    /// A failed connection's error, saying where to and, for a refused
+    /// certificate, what is wrong with it.
+    fn connect_error(&self, error: tokio_postgres::Error) -> anyhow::Error {
+        let explained = self.tls.explain(&error);
+        let error = anyhow::Error::new(error)
+            .context(format!("connecting to {} ({})", self.shown_url, self.tls));
+        match explained {
+            Some(explanation) => error.context(explanation),
+            None => error,
+        }
     }
 
     async fn migrate(&self) -> anyhow::Result<()> {
@@ -118,6 +164,11 @@ impl PostgresStore {
             .get(0);
         for (version, sql) in pending_migrations(MIGRATIONS, current)? {
             let transaction = client.transaction().await?;
+            // A migration rewrites whole tables, and claiming its version
+            // waits for another replica's migration: no statement timeout.
+            transaction
+                .batch_execute("SET LOCAL statement_timeout = 0")
+                .await?;
             // Claiming the version waits for a replica that claimed it
             // first, then finds it applied (or takes over if it failed).
             let claimed = transaction
@@ -242,15 +293,16 @@ async fn runs_to_the_millisecond(
     }
 }
 
-fn pool_error(error: PoolError) -> StoreError {
-    match error {
-        PoolError::Backend(error) => error.into(),
-        other => StoreError::Unavailable(other.into()),
-    }
-}
-
 impl From<tokio_postgres::Error> for StoreError {
     fn from(error: tokio_postgres::Error) -> StoreError {
+        if error.code() == Some(&SqlState::QUERY_CANCELED) {
+            // The statement timeout: a lock held too long or a database too
+            // busy. The transaction is rolled back when dropped, so the
+            // connection goes back to the pool usable.
+            return StoreError::Unavailable(
+                anyhow::Error::new(error).context("the statement ran past the statement timeout"),
+            );
+        }
         if is_unreachable(&error) {
             StoreError::Unavailable(error.into())
         } else {

@@ -5,6 +5,7 @@
 //! against `openapi.yaml` (status documented, body valid).
 
 mod backend;
+mod cluster;
 mod cursors;
 mod proxy;
 mod runs;
@@ -28,6 +29,7 @@ use task_agent_server::storage::Database;
 use uuid::Uuid;
 
 pub use backend::{Backend, TestDatabase, WriteLock};
+pub use cluster::{ServerTls, ThrowawayPostgres};
 pub use cursors::unkeyed_cursor;
 pub use proxy::ConformanceProxy;
 pub use runs::put_with;
