@@ -2,11 +2,13 @@
 
 use std::io::ErrorKind;
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use chrono::{DateTime, SecondsFormat, Utc};
 use clap::{Args, Parser, Subcommand};
 use dropshot::{ConfigLoggingLevel, HttpServer};
 use uuid::Uuid;
@@ -20,9 +22,10 @@ use crate::demo::{self, DemoArgs};
 use crate::import;
 use crate::logging;
 use crate::metrics::Metrics;
+use crate::prune::{self, PruneOptions};
 use crate::routes::Routes;
 use crate::server::{self, ServerConfig};
-use crate::storage::{Membership, Role};
+use crate::storage::{FreedSpace, Membership, Reclaim, RetentionScope, Role};
 
 /// The Task Agent Runs API server.
 #[derive(Debug, Parser)]
@@ -47,6 +50,43 @@ pub enum Command {
     Token(TokenArgs),
     /// Bulk-load runs from an NDJSON file (one run per line, with org_id, project_id, task_agent_id and id)
     Import(ImportArgs),
+    /// Delete the runs created before an instant, in small batches, while servers keep serving
+    Prune(PruneArgs),
+}
+
+/// `prune`.
+#[derive(Args, Debug)]
+pub struct PruneArgs {
+    /// The database: sqlite://PATH or postgres://...
+    #[arg(long, env = "TASK_AGENT_DATABASE", default_value = DEFAULT_DATABASE)]
+    pub database: DatabaseUrl,
+    /// Delete the runs created before this instant (RFC 3339, e.g. 2025-01-31T00:00:00Z)
+    #[arg(long, value_name = "TIME", value_parser = parse_rfc3339)]
+    pub created_before: DateTime<Utc>,
+    /// Only this organization's runs
+    #[arg(long)]
+    pub org: Option<Uuid>,
+    /// Count the runs that would be deleted, and delete nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Runs deleted per transaction
+    #[arg(long, default_value_t = prune::DEFAULT_BATCH_SIZE)]
+    pub batch_size: NonZeroUsize,
+    /// SQLite: afterwards, rewrite the file (VACUUM) to give all free space back; writers wait meanwhile
+    #[arg(long, conflicts_with = "dry_run")]
+    pub vacuum: bool,
+}
+
+/// An instant in RFC 3339, and only that (a bare date or a time without an
+/// offset would leave the instant to guesswork).
+fn parse_rfc3339(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|instant| instant.with_timezone(&Utc))
+        .map_err(|error| {
+            format!(
+                "{error}: expected an RFC 3339 instant with an offset, e.g. 2025-01-31T00:00:00Z"
+            )
+        })
 }
 
 /// `import`.
@@ -146,6 +186,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Members(args) => members(args).await,
         Command::CursorKey(args) => cursor_key(args).await,
         Command::Import(args) => run_import(args).await,
+        Command::Prune(args) => run_prune(args).await,
         Command::Token(args) => {
             let issuer = DevIssuer::load_or_create(&args.data_dir)?;
             let request = TokenRequest {
@@ -208,6 +249,73 @@ async fn run_import(args: ImportArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+async fn run_prune(args: PruneArgs) -> anyhow::Result<()> {
+    if args.vacuum && !matches!(args.database, DatabaseUrl::Sqlite(_)) {
+        anyhow::bail!(
+            "--vacuum is for SQLite; PostgreSQL reuses the space of deleted runs once \
+             (auto)vacuum has seen them"
+        );
+    }
+    let database = args.database.open().await?;
+    let options = PruneOptions {
+        scope: RetentionScope {
+            created_before: args.created_before.into(),
+            org_id: args.org,
+        },
+        batch_size: args.batch_size.get(),
+        dry_run: args.dry_run,
+        reclaim: if args.vacuum {
+            Reclaim::Full
+        } else {
+            Reclaim::Incremental
+        },
+    };
+    let started = std::time::Instant::now();
+    let summary = prune::prune(database.as_ref(), &options, &mut |message| {
+        eprintln!("{message}")
+    })
+    .await?;
+    let seconds = started.elapsed().as_secs_f64();
+    let created_before = args
+        .created_before
+        .to_rfc3339_opts(SecondsFormat::AutoSi, true);
+    let of_org = args
+        .org
+        .map_or_else(String::new, |org| format!(" of organization {org}"));
+    if args.dry_run {
+        println!(
+            "would delete {} runs{of_org} created before {created_before} (dry run: nothing deleted)",
+            summary.expired
+        );
+        return Ok(());
+    }
+    let space = match summary.space {
+        Some(FreedSpace::File { given_back, kept }) if kept > 0 => format!(
+            "; gave {} back to the file system, {} stay free inside the file for new runs \
+             (prune --vacuum gives them back)",
+            megabytes(given_back),
+            megabytes(kept)
+        ),
+        Some(FreedSpace::File { given_back, .. }) => {
+            format!("; gave {} back to the file system", megabytes(given_back))
+        }
+        Some(FreedSpace::Managed) | None => String::new(),
+    };
+    println!(
+        "deleted {} runs{of_org} created before {created_before} in {:.1} s ({:.0} runs/s){space}; \
+         {seconds:.1} s in all",
+        summary.deleted,
+        summary.deleting.as_secs_f64(),
+        summary.deleted as f64 / summary.deleting.as_secs_f64(),
+    );
+    Ok(())
+}
+
+/// `bytes` in megabytes, for people.
+fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
 }
 
 async fn members(args: MembersArgs) -> anyhow::Result<()> {

@@ -27,6 +27,7 @@ mod import;
 pub mod logging;
 pub mod metrics;
 mod probes;
+mod prune;
 pub mod routes;
 mod runs;
 pub mod samples;

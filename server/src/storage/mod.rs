@@ -1,5 +1,6 @@
-//! Where runs, memberships and the cursor key are kept: three small
-//! interfaces, [`RunStore`], [`MembershipStore`] and [`CursorKeyStore`],
+//! Where runs, memberships and the cursor key are kept: four small
+//! interfaces, [`RunStore`], [`RunRetention`], [`MembershipStore`] and
+//! [`CursorKeyStore`],
 //! with two real backends behind them: SQLite, the embedded default, and
 //! PostgreSQL, for replicas sharing one database.
 //!
@@ -13,6 +14,7 @@ mod millisecond;
 mod postgres;
 mod put_decision;
 mod record;
+mod retention;
 mod sqlite;
 mod stored;
 
@@ -27,6 +29,7 @@ pub use postgres::PostgresStore;
 use put_decision::{ExistingRun, plan_writes};
 pub use put_decision::{PutError, PutOutcome, PutRejection, RunWrite};
 pub use record::{ListedRun, Position, RunFilter, RunRecord, StoredRun, Timestamp};
+pub use retention::{FreedSpace, Reclaim, RetentionScope, RunRetention, pause_after};
 pub use sqlite::SqliteStore;
 
 /// Why the storage could not answer.
@@ -105,7 +108,8 @@ pub trait RunStore: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), StoreError>;
 }
 
-/// A backend: the runs, the memberships and the cursor key of one database.
-pub trait Database: RunStore + MembershipStore + CursorKeyStore {}
+/// A backend: the runs (and their retention), the memberships and the
+/// cursor key of one database.
+pub trait Database: RunStore + RunRetention + MembershipStore + CursorKeyStore {}
 
-impl<T: RunStore + MembershipStore + CursorKeyStore> Database for T {}
+impl<T: RunStore + RunRetention + MembershipStore + CursorKeyStore> Database for T {}

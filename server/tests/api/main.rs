@@ -18,6 +18,7 @@ mod observability;
 mod pagination;
 mod postgres_connection;
 mod properties;
+mod prune;
 mod put_run;
 mod replicas;
 mod storage;

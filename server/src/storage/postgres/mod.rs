@@ -20,6 +20,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
+mod retention;
 mod tls;
 
 use super::cursor_key::{DELETE_REPLACED, SELECT_NEWEST, stored_key};

@@ -29,6 +29,7 @@ use crate::api::{RunPath, Serialized, TaskAgentPath};
 use writer::Writer;
 
 mod anchor;
+mod retention;
 mod writer;
 
 /// Versioned migrations, applied in order; a version is never edited once
@@ -69,6 +70,7 @@ type Pool = r2d2::Pool<SqliteConnectionManager>;
 /// How every connection is set up.
 fn configure(connection: &mut Connection) -> rusqlite::Result<()> {
     connection.busy_timeout(WAIT)?;
+    retention::incremental_vacuum_if_new(connection)?;
     // Turning a new file to WAL needs its write lock. When connections opened
     // together (several processes, or stores, starting at once) both read
     // the file first, SQLite answers the one that asks second "busy" at once,
