@@ -122,9 +122,10 @@ async fn while_postgres_is_down_the_server_answers_503_and_then_recovers_by_itse
     assert!(server.is_running(), "the same process, never restarted");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_9_during_writes_to_sqlite_loses_no_acknowledged_write() {
-    let storage = TestDatabase::create(Backend::Sqlite).await;
+/// A write is acknowledged only once committed (both backends commit
+/// concurrent writes in groups), so killing the server loses none of them.
+async fn kill_9_during_writes_loses_no_acknowledged_write(backend: Backend) {
+    let storage = TestDatabase::create(backend).await;
     let idp = TestIdp::start().await;
     let agent = {
         let database = storage.url.open().await.unwrap();
@@ -184,3 +185,5 @@ async fn kill_9_during_writes_to_sqlite_loses_no_acknowledged_write() {
         assert_eq!(response.headers()["etag"].to_str().unwrap(), etag);
     }
 }
+
+crate::backend_tests!(kill_9_during_writes_loses_no_acknowledged_write);

@@ -240,14 +240,8 @@ async fn if_match_guards_replacement(backend: Backend) {
             412,
         );
     }
-    let missing = server
-        .http
-        .get(server.url(&agent.run_path(new_run)))
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        missing.status(),
+        get_status(&server, &agent, new_run).await,
         404,
         "a failed precondition created nothing"
     );
@@ -548,6 +542,145 @@ async fn a_write_whose_client_goes_away_is_whole_or_absent(backend: Backend) {
     );
 }
 
+/// A concurrent PUT: the run, its body and its `If-Match`.
+type Put = (Uuid, Value, Option<String>);
+
+/// Sends every PUT at once through the generated client; the status of
+/// each, in order, and the ETag of each 2xx.
+async fn put_concurrently(
+    server: &TestServer,
+    agent: &Agent,
+    puts: Vec<Put>,
+) -> Vec<(u16, String)> {
+    let tasks: Vec<_> = puts
+        .into_iter()
+        .map(|(run_id, body, if_match)| {
+            let (client, agent) = (server.client.clone(), *agent);
+            tokio::spawn(async move {
+                match put_with(&client, &agent, run_id, &body, if_match.as_deref()).await {
+                    Ok(response) => (
+                        response.status().as_u16(),
+                        response.headers()["etag"].to_str().unwrap().to_owned(),
+                    ),
+                    Err(task_agent_client::Error::ErrorResponse(response)) => {
+                        (response.status().as_u16(), String::new())
+                    }
+                    Err(other) => panic!("PUT {run_id}: {other}"),
+                }
+            })
+        })
+        .collect();
+    let mut answers = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    answers
+}
+
+/// A running run whose body differs with `tokens`.
+fn running(tokens: i64) -> Value {
+    json!({
+        "session_id": "s", "input_tokens": tokens, "output_tokens": 0, "total_tokens": tokens,
+        "created": at(0), "status": "running",
+    })
+}
+
+/// Concurrent writes may share a transaction (group commit); each is still
+/// answered on its own.
+async fn concurrent_puts_of_distinct_runs_are_each_created_then_replaced(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let agent = server.agent().await;
+    let runs: Vec<Uuid> = (0..64).map(|_| Uuid::new_v4()).collect();
+    let creates = runs.iter().map(|id| (*id, running(1), None)).collect();
+    let created = put_concurrently(&server, &agent, creates).await;
+    assert!(
+        created.iter().all(|(status, _)| *status == 201),
+        "{created:?}"
+    );
+
+    let replaces = runs
+        .iter()
+        .map(|id| (*id, minimal_run(at(0)), None))
+        .collect();
+    let replaced = put_concurrently(&server, &agent, replaces).await;
+    for (run_id, (status, etag)) in runs.iter().zip(&replaced) {
+        assert_eq!(*status, 200, "{run_id}");
+        assert_eq!(&stored(&server, &agent, *run_id).await.1, etag);
+    }
+}
+
+async fn concurrent_conditional_puts_of_one_run_let_exactly_one_win(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let agent = server.agent().await;
+    let run_id = Uuid::new_v4();
+    let created = put_with(&server.client, &agent, run_id, &running(0), None)
+        .await
+        .unwrap();
+    let etag = created.headers()["etag"].to_str().unwrap().to_owned();
+
+    let puts = (1..=16)
+        .map(|tokens| (run_id, running(tokens), Some(etag.clone())))
+        .collect();
+    let answers = put_concurrently(&server, &agent, puts).await;
+    let winners: Vec<_> = answers
+        .iter()
+        .filter(|(status, _)| *status == 200)
+        .collect();
+    assert_eq!(winners.len(), 1, "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|(status, _)| [200, 412].contains(status)),
+        "{answers:?}"
+    );
+    assert_eq!(stored(&server, &agent, run_id).await.1, winners[0].1);
+}
+
+/// Creates of one new run, conditional creates and changes of a finished
+/// run, all at once: each is answered as if the writes ran one after
+/// another, in some order.
+async fn concurrent_mixed_writes_are_answered_as_one_after_another(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let agent = server.agent().await;
+    let (contested, conditional, finished) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    let done = minimal_run(at(0));
+    server.put_run(&agent, finished, &done).await;
+    let done_etag = stored(&server, &agent, finished).await.1;
+
+    let mut puts = Vec::new();
+    for tokens in 1..=8 {
+        puts.push((contested, running(tokens), None));
+        puts.push((conditional, running(tokens), Some("*".to_owned())));
+        puts.push((finished, running(tokens), None));
+        puts.push((finished, done.clone(), None));
+    }
+    let answers = put_concurrently(&server, &agent, puts).await;
+    let of = |kind: usize| answers.iter().skip(kind).step_by(4);
+
+    let mut contested_statuses: Vec<u16> = of(0).map(|(status, _)| *status).collect();
+    contested_statuses.sort_unstable();
+    assert_eq!(contested_statuses, [200, 200, 200, 200, 200, 200, 200, 201]);
+    let contested_etag = stored(&server, &agent, contested).await.1;
+    assert!(
+        of(0).any(|(_, etag)| *etag == contested_etag),
+        "the stored version is one written"
+    );
+
+    assert!(of(1).all(|(status, _)| *status == 412), "{answers:?}");
+    assert_eq!(
+        get_status(&server, &agent, conditional).await,
+        404,
+        "no conditional write created the run"
+    );
+
+    assert!(of(2).all(|(status, _)| *status == 409), "{answers:?}");
+    assert!(
+        of(3).all(|(status, etag)| *status == 200 && *etag == done_etag),
+        "{answers:?}"
+    );
+    assert_eq!(stored(&server, &agent, finished).await.1, done_etag);
+}
+
 crate::backend_tests!(
     creating_is_201_and_replacing_is_200,
     a_full_run_round_trips_losslessly,
@@ -558,4 +691,19 @@ crate::backend_tests!(
     a_body_of_the_wrong_shape_is_400_and_changes_nothing,
     a_body_that_breaks_a_rule_is_422_naming_the_field_and_changes_nothing,
     a_write_whose_client_goes_away_is_whole_or_absent,
+    concurrent_puts_of_distinct_runs_are_each_created_then_replaced,
+    concurrent_conditional_puts_of_one_run_let_exactly_one_win,
+    concurrent_mixed_writes_are_answered_as_one_after_another,
 );
+
+/// The status of a plain `GET` of the run `run_id` of `agent`.
+async fn get_status(server: &TestServer, agent: &Agent, run_id: Uuid) -> u16 {
+    server
+        .http
+        .get(server.url(&agent.run_path(run_id)))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -20,6 +20,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
+mod group_commit;
 mod retention;
 mod tls;
 
@@ -27,12 +28,14 @@ use super::cursor_key::{DELETE_REPLACED, SELECT_NEWEST, stored_key};
 use super::list_query::{SqlValue, list_query};
 use super::{
     CursorKeyStore, ExistingRun, ListedRun, Membership, MembershipStore, NewCursorKey, Position,
-    PutOutcome, PutRejection, Role, RunFilter, RunRecord, RunStore, RunWrite, StoreError,
+    PutError, PutOutcome, PutRejection, Role, RunFilter, RunRecord, RunStore, RunWrite, StoreError,
     StoredCursorKey, StoredRun, Timestamp, plan_writes,
 };
 use super::{millisecond, pending_migrations, stored};
 use crate::api::{RunPath, Serialized, TaskAgentPath};
 use crate::database_url::{DatabaseOptions, redact_password};
+use crate::etag::IfMatch;
+use group_commit::GroupCommit;
 use tls::TlsSettings;
 
 /// Versioned migrations, applied in order; a version is never edited once
@@ -59,6 +62,13 @@ const ATTEMPTS: usize = 5;
 
 /// Runs in PostgreSQL (or CockroachDB).
 pub struct PostgresStore {
+    connections: Arc<Connections>,
+    /// Where single-run writes go, to share transactions.
+    group_commit: GroupCommit,
+}
+
+/// The connection pool, shared by the store and its group commit workers.
+struct Connections {
     pool: Pool,
     tls: TlsSettings,
     /// The URL without its password, to say where a connection failed.
@@ -100,10 +110,14 @@ impl PostgresStore {
             .recycle_timeout(Some(WAIT))
             .build()
             .context("creating the connection pool")?;
-        let store = PostgresStore {
+        let connections = Arc::new(Connections {
             pool,
             tls,
             shown_url: redact_password(&url),
+        });
+        let store = PostgresStore {
+            group_commit: GroupCommit::start(connections.clone(), options.pool_size.get()),
+            connections,
         };
         // Connecting first, so that a refused connection (a TLS
         // certificate, a password) is reported as such, not as a failed
@@ -114,26 +128,7 @@ impl PostgresStore {
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
-        self.pool.get().await.map_err(|error| match error {
-            // Only making a connection fails with the backend's error
-            // (deadpool replaces a connection that fails its recycling), and
-            // whatever the cause, a server without connections is
-            // unavailable, not broken.
-            PoolError::Backend(error) => StoreError::Unavailable(self.connect_error(error)),
-            other => StoreError::Unavailable(other.into()),
-        })
-    }
-
-    /// A failed connection's error, saying where to and, for a refused
-    /// certificate, what is wrong with it.
-    fn connect_error(&self, error: tokio_postgres::Error) -> anyhow::Error {
-        let explained = self.tls.explain(&error);
-        let error = anyhow::Error::new(error)
-            .context(format!("connecting to {} ({})", self.shown_url, self.tls));
-        match explained {
-            Some(explanation) => error.context(explanation),
-            None => error,
-        }
+        self.connections.client().await
     }
 
     async fn migrate(&self) -> anyhow::Result<()> {
@@ -194,6 +189,31 @@ impl PostgresStore {
             transaction.commit().await?;
         }
         Ok(())
+    }
+}
+
+impl Connections {
+    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        self.pool.get().await.map_err(|error| match error {
+            // Only making a connection fails with the backend's error
+            // (deadpool replaces a connection that fails its recycling), and
+            // whatever the cause, a server without connections is
+            // unavailable, not broken.
+            PoolError::Backend(error) => StoreError::Unavailable(self.connect_error(error)),
+            other => StoreError::Unavailable(other.into()),
+        })
+    }
+
+    /// A failed connection's error, saying where to and, for a refused
+    /// certificate, what is wrong with it.
+    fn connect_error(&self, error: tokio_postgres::Error) -> anyhow::Error {
+        let explained = self.tls.explain(&error);
+        let error = anyhow::Error::new(error)
+            .context(format!("connecting to {} ({})", self.shown_url, self.tls));
+        match explained {
+            Some(explanation) => error.context(explanation),
+            None => error,
+        }
     }
 }
 
@@ -447,7 +467,33 @@ impl From<StoreError> for AttemptError {
     }
 }
 
-impl PostgresStore {
+impl Connections {
+    /// Creates or replaces runs in one transaction, as
+    /// [`RunStore::put_runs`] says, trying again when a concurrent
+    /// transaction got in the way.
+    async fn put_runs(
+        &self,
+        writes: &[RunWrite],
+    ) -> Result<Vec<Result<PutOutcome, PutRejection>>, StoreError> {
+        let mut client = self.client().await?;
+        let mut attempt = 1;
+        loop {
+            match self.try_write(&mut client, writes).await {
+                Ok(outcomes) => return Ok(outcomes),
+                Err(AttemptError::Failed(error)) => return Err(error),
+                Err(AttemptError::Retry(error)) if attempt >= ATTEMPTS => {
+                    return Err(StoreError::Internal(error.into()));
+                }
+                Err(AttemptError::Raced) if attempt >= ATTEMPTS => {
+                    return Err(StoreError::Internal(anyhow::anyhow!(
+                        "concurrent writers kept creating the same runs"
+                    )));
+                }
+                Err(AttemptError::Retry(_) | AttemptError::Raced) => attempt += 1,
+            }
+        }
+    }
+
     /// One attempt at writing a batch in a transaction.
     async fn try_write(
         &self,
@@ -563,23 +609,21 @@ impl RunStore for PostgresStore {
         &self,
         writes: Vec<RunWrite>,
     ) -> Result<Vec<Result<PutOutcome, PutRejection>>, StoreError> {
-        let mut client = self.client().await?;
-        let mut attempt = 1;
-        loop {
-            match self.try_write(&mut client, &writes).await {
-                Ok(outcomes) => return Ok(outcomes),
-                Err(AttemptError::Failed(error)) => return Err(error),
-                Err(AttemptError::Retry(error)) if attempt >= ATTEMPTS => {
-                    return Err(StoreError::Internal(error.into()));
-                }
-                Err(AttemptError::Raced) if attempt >= ATTEMPTS => {
-                    return Err(StoreError::Internal(anyhow::anyhow!(
-                        "concurrent writers kept creating the same runs"
-                    )));
-                }
-                Err(AttemptError::Retry(_) | AttemptError::Raced) => attempt += 1,
-            }
-        }
+        self.connections.put_runs(&writes).await
+    }
+
+    /// Through the group commit: concurrent single writes share a
+    /// transaction (a caller's batch of [`RunStore::put_runs`] already is
+    /// one).
+    async fn put_run(
+        &self,
+        record: RunRecord,
+        if_match: Option<IfMatch>,
+    ) -> Result<PutOutcome, PutError> {
+        Ok(self
+            .group_commit
+            .put_run(RunWrite { record, if_match })
+            .await??)
     }
 
     async fn update_statistics(&self) -> Result<(), StoreError> {
@@ -591,7 +635,7 @@ impl RunStore for PostgresStore {
     }
 
     fn pool_status(&self) -> crate::metrics::PoolStatus {
-        let status = self.pool.status();
+        let status = self.connections.pool.status();
         crate::metrics::PoolStatus {
             open: status.size,
             idle: status.available,
