@@ -13,47 +13,36 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use chrono::{DateTime, SecondsFormat, Utc};
 use task_agent_client::Client;
 use task_agent_client::types::TaskAgentRun;
-use task_agent_server::auth::WRITE_SCOPE;
 use task_agent_server::database_url::DatabaseUrl;
 use task_agent_server::samples::SampleRuns;
-use task_agent_server::storage::{Database, Membership, RetentionScope, Role};
+use task_agent_server::storage::{Membership, RetentionScope, Role};
 use tokio::process::Command;
 use uuid::Uuid;
 
 use crate::support::{
-    Agent, BINARY, Backend, ServerProcess, TestDatabase, TestIdp, WRITER, at, minimal_run, put_with,
+    Agent, BINARY, Backend, TestDatabase, TestServer, WRITER, at, minimal_run, put_with,
 };
 
-/// A server process on a fresh database, and a writer's generated client
-/// of it.
+/// A server on a fresh database (through the conformance proxy), and a
+/// writer's generated client of it.
 struct Live {
-    storage: TestDatabase,
-    database: Arc<dyn Database>,
-    client: Client,
-    _idp: TestIdp,
-    _server: ServerProcess,
+    server: TestServer,
 }
 
 impl Live {
     async fn start(backend: Backend) -> Live {
-        let storage = TestDatabase::create(backend).await;
-        let idp = TestIdp::start().await;
-        let server = ServerProcess::start(BINARY, &storage.url_string(), &idp).await;
-        let database = storage.url.open().await.unwrap();
-        let client =
-            Client::with_bearer_token(server.base_url(), &idp.token(WRITER, &[WRITE_SCOPE]))
-                .unwrap();
         Live {
-            storage,
-            database,
-            client,
-            _idp: idp,
-            _server: server,
+            server: TestServer::start(backend).await,
         }
     }
 
+    /// The server's database, which `prune` runs on.
+    fn storage(&self) -> &TestDatabase {
+        self.server.storage()
+    }
+
     async fn agent(&self) -> Agent {
-        Agent::with_members(self.database.as_ref()).await
+        self.server.agent().await
     }
 
     /// Writes runs created at `created` into `agent`; their ids.
@@ -61,7 +50,7 @@ impl Live {
         let mut ids = Vec::new();
         for instant in created {
             let id = Uuid::new_v4();
-            put_with(&self.client, agent, id, &minimal_run(*instant), None)
+            put_with(&self.server.client, agent, id, &minimal_run(*instant), None)
                 .await
                 .unwrap_or_else(|error| panic!("PUT {id}: {error}"));
             ids.push(id);
@@ -72,7 +61,7 @@ impl Live {
     /// Every run of `agent`, walked page by page.
     async fn all_runs(&self, agent: &Agent) -> Vec<Uuid> {
         let mut walk = Walk::default();
-        while walk.next_page(&self.client, agent, 100).await {}
+        while walk.next_page(&self.server.client, agent, 100).await {}
         walk.seen
     }
 }
@@ -157,14 +146,14 @@ async fn a_list_walk_in_progress_sees_every_surviving_run_once(backend: Backend)
     // another has gone past the cutoff, so its cursor names a run that the
     // prune deletes.
     let mut early = Walk::default();
-    assert!(early.next_page(&live.client, &agent, 25).await);
+    assert!(early.next_page(&live.server.client, &agent, 25).await);
     let mut late = Walk::default();
     while late.seen.len() < 130 {
-        assert!(late.next_page(&live.client, &agent, 13).await);
+        assert!(late.next_page(&live.server.client, &agent, 13).await);
     }
 
     let stdout = prune_ok(
-        &live.storage,
+        live.storage(),
         &["--created-before", &rfc3339(at(30)), "--batch-size", "7"],
     )
     .await;
@@ -173,14 +162,14 @@ async fn a_list_walk_in_progress_sees_every_surviving_run_once(backend: Backend)
         "{stdout}"
     );
 
-    while early.next_page(&live.client, &agent, 25).await {}
+    while early.next_page(&live.server.client, &agent, 25).await {}
     assert_eq!(
         early.unique(),
         survivors,
         "the walk saw every survivor, and nothing deleted before it got there"
     );
     let before_prune = late.seen.len();
-    while late.next_page(&live.client, &agent, 13).await {}
+    while late.next_page(&live.server.client, &agent, 13).await {}
     assert_eq!(
         late.seen.len(),
         before_prune,
@@ -199,7 +188,7 @@ async fn org_limits_the_prune_to_one_organization(backend: Backend) {
 
     let org = pruned.org.to_string();
     let stdout = prune_ok(
-        &live.storage,
+        live.storage(),
         &["--created-before", &rfc3339(at(10)), "--org", &org],
     )
     .await;
@@ -222,7 +211,7 @@ async fn a_dry_run_counts_and_deletes_nothing(backend: Backend) {
     live.put_runs(&agent, &created).await;
 
     let stdout = prune_ok(
-        &live.storage,
+        live.storage(),
         &["--created-before", &rfc3339(at(12)), "--dry-run"],
     )
     .await;
@@ -263,8 +252,9 @@ async fn import_samples(
 async fn the_server_keeps_serving_during_a_prune(backend: Backend) {
     let live = Live::start(backend).await;
     let samples = SampleRuns::new(7, 2);
-    let cutoff = import_samples(&live.storage, &samples, 3_000, 2_000).await;
-    live.database
+    let cutoff = import_samples(live.storage(), &samples, 3_000, 2_000).await;
+    live.server
+        .database
         .put_member(&Membership {
             org_id: samples.org_id,
             subject: WRITER.to_owned(),
@@ -285,7 +275,7 @@ async fn the_server_keeps_serving_during_a_prune(backend: Backend) {
 
     let pruning = Arc::new(AtomicBool::new(true));
     let writer = {
-        let (client, pruning) = (live.client.clone(), pruning.clone());
+        let (client, pruning) = (live.server.client.clone(), pruning.clone());
         tokio::spawn(async move {
             let mut written = Vec::new();
             while pruning.load(Ordering::SeqCst) {
@@ -302,7 +292,7 @@ async fn the_server_keeps_serving_during_a_prune(backend: Backend) {
         })
     };
     let walker = {
-        let (client, pruning) = (live.client.clone(), pruning.clone());
+        let (client, pruning) = (live.server.client.clone(), pruning.clone());
         tokio::spawn(async move {
             let mut walk = Walk::default();
             let mut pages_during = 0;
@@ -317,7 +307,7 @@ async fn the_server_keeps_serving_during_a_prune(backend: Backend) {
     };
 
     let stdout = prune_ok(
-        &live.storage,
+        live.storage(),
         &["--created-before", &rfc3339(cutoff), "--batch-size", "100"],
     )
     .await;
@@ -396,12 +386,12 @@ fn sqlite_path(storage: &TestDatabase) -> &Path {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_sqlite_a_prune_gives_the_space_back() {
     let live = Live::start(Backend::Sqlite).await;
-    let path = sqlite_path(&live.storage);
+    let path = sqlite_path(live.storage());
     let samples = SampleRuns::new(8, 3);
-    let cutoff = import_samples(&live.storage, &samples, 3_000, 2_400).await;
+    let cutoff = import_samples(live.storage(), &samples, 3_000, 2_400).await;
     let (before, _) = pages(path);
 
-    let stdout = prune_ok(&live.storage, &["--created-before", &rfc3339(cutoff)]).await;
+    let stdout = prune_ok(live.storage(), &["--created-before", &rfc3339(cutoff)]).await;
     assert!(stdout.contains("deleted 2400 runs"), "{stdout}");
     assert!(stdout.contains("MB back to the file system"), "{stdout}");
     assert!(!stdout.contains("stay free"), "{stdout}");
@@ -415,7 +405,7 @@ async fn on_sqlite_a_prune_gives_the_space_back() {
         created_before: cutoff.into(),
         org_id: None,
     };
-    assert_eq!(live.database.count_expired(&scope).await.unwrap(), 0);
+    assert_eq!(live.server.database.count_expired(&scope).await.unwrap(), 0);
 }
 
 /// A file made before incremental auto-vacuum keeps the free pages (new

@@ -150,6 +150,12 @@ impl TestServer {
         Client::with_bearer_token(&self.url, token).unwrap()
     }
 
+    /// The server's database, as the command line names it (to run
+    /// commands such as `prune` beside the server).
+    pub fn storage(&self) -> &TestDatabase {
+        &self.storage
+    }
+
     /// Holds the database's write lock until the guard is dropped.
     pub async fn block_writes(&self) -> WriteLock {
         self.storage.lock_writes().await
