@@ -1,0 +1,215 @@
+//! Writes of runs: each batch in one transaction that locks the stored
+//! versions it is decided against, with `unnest` for many rows at once.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use tokio_postgres::types::ToSql;
+use uuid::Uuid;
+
+use super::{ATTEMPTS, Connections, is_transient};
+use crate::api::RunPath;
+use crate::storage::{
+    ExistingRun, PutOutcome, PutRejection, RunRecord, RunWrite, StoreError, plan_writes, stored,
+};
+
+const SELECT_STORED: &str = "SELECT t.org_id, t.project_id, t.task_agent_id, t.run_id, t.etag, t.status \
+     FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[]) AS k (org_id, project_id, task_agent_id, run_id) \
+     JOIN task_agent_runs AS t \
+         ON (t.org_id, t.project_id, t.task_agent_id, t.run_id) = (k.org_id, k.project_id, k.task_agent_id, k.run_id) \
+     FOR UPDATE OF t";
+
+const COLUMNS: &str = "org_id, project_id, task_agent_id, run_id, created_sec, created_nsec, session_id, status, is_error, \
+     had_task_tool_fail, had_mcp_tool_fail, duration_ms, task_agent_revision_id, etag, body";
+
+const UNNEST_RECORDS: &str = "SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::bigint[], \
+     $6::bigint[], $7::text[], $8::text[], $9::boolean[], $10::boolean[], $11::boolean[], $12::bigint[], \
+     $13::uuid[], $14::text[], $15::text[])";
+
+/// Inserts the runs of [`Columns::params`] that do not exist yet.
+static INSERT_RUNS: LazyLock<String> = LazyLock::new(|| {
+    format!("INSERT INTO task_agent_runs ({COLUMNS}) {UNNEST_RECORDS} ON CONFLICT DO NOTHING")
+});
+
+/// Replaces the runs of [`Columns::params`].
+static UPDATE_RUNS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE task_agent_runs AS t SET created_sec = u.created_sec, created_nsec = u.created_nsec, session_id = u.session_id, \
+                         status = u.status, is_error = u.is_error, had_task_tool_fail = u.had_task_tool_fail, \
+                         had_mcp_tool_fail = u.had_mcp_tool_fail, duration_ms = u.duration_ms, \
+                         task_agent_revision_id = u.task_agent_revision_id, etag = u.etag, body = u.body \
+                     FROM ({UNNEST_RECORDS}) AS u ({COLUMNS}) \
+                     WHERE (t.org_id, t.project_id, t.task_agent_id, t.run_id) = \
+                         (u.org_id, u.project_id, u.task_agent_id, u.run_id)"
+    )
+});
+
+/// The columns of `records`, as arrays for `unnest`.
+struct Columns {
+    org_id: Vec<Uuid>,
+    project_id: Vec<Uuid>,
+    task_agent_id: Vec<Uuid>,
+    run_id: Vec<Uuid>,
+    created_sec: Vec<i64>,
+    created_nsec: Vec<i64>,
+    session_id: Vec<String>,
+    status: Vec<&'static str>,
+    is_error: Vec<bool>,
+    had_task_tool_fail: Vec<bool>,
+    had_mcp_tool_fail: Vec<bool>,
+    duration_ms: Vec<Option<i64>>,
+    task_agent_revision_id: Vec<Option<Uuid>>,
+    etag: Vec<String>,
+    body: Vec<String>,
+}
+
+impl Columns {
+    fn of(records: &[&RunRecord]) -> Columns {
+        Columns {
+            org_id: records.iter().map(|r| r.path.org_id).collect(),
+            project_id: records.iter().map(|r| r.path.project_id).collect(),
+            task_agent_id: records.iter().map(|r| r.path.task_agent_id).collect(),
+            run_id: records.iter().map(|r| r.path.run_id).collect(),
+            created_sec: records.iter().map(|r| r.position.created.seconds).collect(),
+            created_nsec: records
+                .iter()
+                .map(|r| i64::from(r.position.created.nanos))
+                .collect(),
+            session_id: records.iter().map(|r| r.session_id.clone()).collect(),
+            status: records.iter().map(|r| r.status.as_str()).collect(),
+            is_error: records.iter().map(|r| r.is_error).collect(),
+            had_task_tool_fail: records.iter().map(|r| r.had_task_tool_fail).collect(),
+            had_mcp_tool_fail: records.iter().map(|r| r.had_mcp_tool_fail).collect(),
+            duration_ms: records.iter().map(|r| r.duration_ms).collect(),
+            task_agent_revision_id: records.iter().map(|r| r.task_agent_revision_id).collect(),
+            etag: records.iter().map(|r| r.etag.clone()).collect(),
+            body: records.iter().map(|r| r.run.json().to_owned()).collect(),
+        }
+    }
+
+    fn params(&self) -> [&(dyn ToSql + Sync); 15] {
+        [
+            &self.org_id,
+            &self.project_id,
+            &self.task_agent_id,
+            &self.run_id,
+            &self.created_sec,
+            &self.created_nsec,
+            &self.session_id,
+            &self.status,
+            &self.is_error,
+            &self.had_task_tool_fail,
+            &self.had_mcp_tool_fail,
+            &self.duration_ms,
+            &self.task_agent_revision_id,
+            &self.etag,
+            &self.body,
+        ]
+    }
+}
+
+/// Why one attempt at a batch failed.
+enum AttemptError {
+    /// Another transaction got in the way; try again.
+    Retry(tokio_postgres::Error),
+    /// A concurrent writer created one of the new runs first; try again, and
+    /// this time decide against its version.
+    Raced,
+    Failed(StoreError),
+}
+
+impl From<tokio_postgres::Error> for AttemptError {
+    fn from(error: tokio_postgres::Error) -> AttemptError {
+        if is_transient(&error) {
+            AttemptError::Retry(error)
+        } else {
+            AttemptError::Failed(error.into())
+        }
+    }
+}
+
+impl From<StoreError> for AttemptError {
+    fn from(error: StoreError) -> AttemptError {
+        AttemptError::Failed(error)
+    }
+}
+
+impl Connections {
+    /// Creates or replaces runs in one transaction, as
+    /// [`RunStore::put_runs`] says, trying again when a concurrent
+    /// transaction got in the way.
+    pub(super) async fn put_runs(
+        &self,
+        writes: &[RunWrite],
+    ) -> Result<Vec<Result<PutOutcome, PutRejection>>, StoreError> {
+        let mut client = self.client().await?;
+        let mut attempt = 1;
+        loop {
+            match self.try_write(&mut client, writes).await {
+                Ok(outcomes) => return Ok(outcomes),
+                Err(AttemptError::Failed(error)) => return Err(error),
+                Err(AttemptError::Retry(error)) if attempt >= ATTEMPTS => {
+                    return Err(StoreError::Internal(error.into()));
+                }
+                Err(AttemptError::Raced) if attempt >= ATTEMPTS => {
+                    return Err(StoreError::Internal(anyhow::anyhow!(
+                        "concurrent writers kept creating the same runs"
+                    )));
+                }
+                Err(AttemptError::Retry(_) | AttemptError::Raced) => attempt += 1,
+            }
+        }
+    }
+
+    /// One attempt at writing a batch in a transaction.
+    async fn try_write(
+        &self,
+        client: &mut deadpool_postgres::Object,
+        writes: &[RunWrite],
+    ) -> Result<Vec<Result<PutOutcome, PutRejection>>, AttemptError> {
+        let transaction = client.transaction().await?;
+        let paths: Vec<RunPath> = writes.iter().map(|w| w.record.path).collect();
+        let keys: [Vec<Uuid>; 4] = [
+            paths.iter().map(|p| p.org_id).collect(),
+            paths.iter().map(|p| p.project_id).collect(),
+            paths.iter().map(|p| p.task_agent_id).collect(),
+            paths.iter().map(|p| p.run_id).collect(),
+        ];
+        let select = transaction.prepare_cached(SELECT_STORED).await?;
+        let rows = transaction
+            .query(&select, &[&keys[0], &keys[1], &keys[2], &keys[3]])
+            .await?;
+        let mut existing = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let path = RunPath {
+                org_id: row.get(0),
+                project_id: row.get(1),
+                task_agent_id: row.get(2),
+                run_id: row.get(3),
+            };
+            existing.insert(
+                path,
+                ExistingRun {
+                    etag: row.get(4),
+                    status: stored::run_status(row.get(5))?,
+                },
+            );
+        }
+        let plan = plan_writes(existing, writes);
+        if !plan.inserts.is_empty() {
+            let insert = transaction.prepare_cached(&INSERT_RUNS).await?;
+            let columns = Columns::of(&plan.inserts);
+            if transaction.execute(&insert, &columns.params()).await? != plan.inserts.len() as u64 {
+                return Err(AttemptError::Raced);
+            }
+        }
+        if !plan.updates.is_empty() {
+            let update = transaction.prepare_cached(&UPDATE_RUNS).await?;
+            transaction
+                .execute(&update, &Columns::of(&plan.updates).params())
+                .await?;
+        }
+        transaction.commit().await?;
+        Ok(plan.outcomes)
+    }
+}
