@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
+use tokio_postgres::Statement;
+use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
@@ -26,10 +28,10 @@ const UNNEST_RECORDS: &str = "SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::u
      $6::bigint[], $7::text[], $8::text[], $9::boolean[], $10::boolean[], $11::boolean[], $12::bigint[], \
      $13::uuid[], $14::text[], $15::text[])";
 
-/// Inserts the runs of [`Columns::params`] that do not exist yet.
-static INSERT_RUNS: LazyLock<String> = LazyLock::new(|| {
-    format!("INSERT INTO task_agent_runs ({COLUMNS}) {UNNEST_RECORDS} ON CONFLICT DO NOTHING")
-});
+/// Inserts the runs of [`Columns::params`], failing with a unique
+/// violation if one exists already.
+static INSERT_RUNS: LazyLock<String> =
+    LazyLock::new(|| format!("INSERT INTO task_agent_runs ({COLUMNS}) {UNNEST_RECORDS}"));
 
 /// Replaces the runs of [`Columns::params`].
 static UPDATE_RUNS: LazyLock<String> = LazyLock::new(|| {
@@ -138,14 +140,16 @@ impl Connections {
     /// Creates or replaces runs in one transaction, as
     /// [`RunStore::put_runs`] says, trying again when a concurrent
     /// transaction got in the way.
-    pub(super) async fn put_runs(
-        &self,
-        writes: &[RunWrite],
-    ) -> Result<Vec<Result<PutOutcome, PutRejection>>, StoreError> {
-        let mut client = self.client().await?;
+    ///
+    /// [`RunStore::put_runs`]: crate::storage::RunStore::put_runs
+    pub(super) async fn put_runs(&self, writes: &[RunWrite]) -> Result<Outcomes, StoreError> {
+        let mut connection = PipelinedConnection {
+            client: Some(self.client().await?),
+            in_transaction: false,
+        };
         let mut attempt = 1;
         loop {
-            match self.try_write(&mut client, writes).await {
+            match connection.try_write(writes).await {
                 Ok(outcomes) => return Ok(outcomes),
                 Err(AttemptError::Failed(error)) => return Err(error),
                 Err(AttemptError::Retry(error)) if attempt >= ATTEMPTS => {
@@ -160,14 +164,90 @@ impl Connections {
             }
         }
     }
+}
+
+/// The outcome of each write of a batch, in order.
+type Outcomes = Vec<Result<PutOutcome, PutRejection>>;
+
+/// A pooled connection that writes in pipelined transactions: `BEGIN` goes
+/// out with the locking read and `COMMIT` with the writes, so that a
+/// transaction waits for two round trips rather than four or five. Every
+/// round trip of a group commit is time in which the writes queued behind
+/// it wait, and a system call or two on each side.
+///
+/// Dropped inside a transaction (by a caller that went away), it closes
+/// the connection rather than pool it: PostgreSQL rolls the transaction
+/// back, and no later user of the connection finds itself inside it.
+struct PipelinedConnection {
+    /// Present until dropped.
+    client: Option<deadpool_postgres::Object>,
+    /// Whether a `BEGIN` went out and nothing has ended its transaction.
+    in_transaction: bool,
+}
+
+impl Drop for PipelinedConnection {
+    fn drop(&mut self) {
+        if self.in_transaction {
+            drop(self.client.take().map(deadpool_postgres::Object::take));
+        }
+    }
+}
+
+impl PipelinedConnection {
+    fn client(&self) -> &deadpool_postgres::ClientWrapper {
+        self.client.as_ref().expect("present until dropped")
+    }
 
     /// One attempt at writing a batch in a transaction.
-    async fn try_write(
-        &self,
-        client: &mut deadpool_postgres::Object,
+    async fn try_write(&mut self, writes: &[RunWrite]) -> Result<Outcomes, AttemptError> {
+        // Prepared once per connection, the three in one round trip.
+        let client = self.client();
+        let (select, insert, update) = futures::future::try_join3(
+            client.prepare_cached(SELECT_STORED),
+            client.prepare_cached(&INSERT_RUNS),
+            client.prepare_cached(&UPDATE_RUNS),
+        )
+        .await?;
+        let existing = match self.begin_and_lock(&select, writes).await {
+            Ok(existing) => existing,
+            Err(error) => {
+                self.roll_back().await?;
+                return Err(error);
+            }
+        };
+        let plan = plan_writes(existing, writes);
+        let client = self.client();
+        // In this order, and all three sent before the first answer: a
+        // failed write aborts the transaction, and the `COMMIT` after it
+        // then rolls back, so nothing is acknowledged that is not stored.
+        let (inserted, updated, committed) = futures::future::join3(
+            execute(client, &insert, &plan.inserts),
+            execute(client, &update, &plan.updates),
+            client.batch_execute("COMMIT"),
+        )
+        .await;
+        // Committed or not, a transaction ends with its `COMMIT`.
+        self.in_transaction = false;
+        inserted.map_err(|error| {
+            // A concurrent writer created one of the new runs first.
+            if error.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+                AttemptError::Raced
+            } else {
+                error.into()
+            }
+        })?;
+        updated?;
+        committed?;
+        Ok(plan.outcomes)
+    }
+
+    /// Begins a transaction and locks the stored versions of the runs of
+    /// `writes`, in one round trip.
+    async fn begin_and_lock(
+        &mut self,
+        select: &Statement,
         writes: &[RunWrite],
-    ) -> Result<Vec<Result<PutOutcome, PutRejection>>, AttemptError> {
-        let transaction = client.transaction().await?;
+    ) -> Result<HashMap<RunPath, ExistingRun>, AttemptError> {
         let paths: Vec<RunPath> = writes.iter().map(|w| w.record.path).collect();
         let keys: [Vec<Uuid>; 4] = [
             paths.iter().map(|p| p.org_id).collect(),
@@ -175,12 +255,16 @@ impl Connections {
             paths.iter().map(|p| p.task_agent_id).collect(),
             paths.iter().map(|p| p.run_id).collect(),
         ];
-        let select = transaction.prepare_cached(SELECT_STORED).await?;
-        let rows = transaction
-            .query(&select, &[&keys[0], &keys[1], &keys[2], &keys[3]])
-            .await?;
-        let mut existing = HashMap::with_capacity(rows.len());
-        for row in rows {
+        self.in_transaction = true;
+        let client = self.client();
+        let (begun, rows) = futures::future::join(
+            client.batch_execute("BEGIN"),
+            client.query(select, &[&keys[0], &keys[1], &keys[2], &keys[3]]),
+        )
+        .await;
+        begun?;
+        let mut existing = HashMap::new();
+        for row in rows? {
             let path = RunPath {
                 org_id: row.get(0),
                 project_id: row.get(1),
@@ -195,21 +279,29 @@ impl Connections {
                 },
             );
         }
-        let plan = plan_writes(existing, writes);
-        if !plan.inserts.is_empty() {
-            let insert = transaction.prepare_cached(&INSERT_RUNS).await?;
-            let columns = Columns::of(&plan.inserts);
-            if transaction.execute(&insert, &columns.params()).await? != plan.inserts.len() as u64 {
-                return Err(AttemptError::Raced);
-            }
-        }
-        if !plan.updates.is_empty() {
-            let update = transaction.prepare_cached(&UPDATE_RUNS).await?;
-            transaction
-                .execute(&update, &Columns::of(&plan.updates).params())
-                .await?;
-        }
-        transaction.commit().await?;
-        Ok(plan.outcomes)
+        Ok(existing)
     }
+
+    /// Ends a transaction that will not commit.
+    async fn roll_back(&mut self) -> Result<(), AttemptError> {
+        self.client()
+            .batch_execute("ROLLBACK")
+            .await
+            .map_err(|error| AttemptError::Failed(error.into()))?;
+        self.in_transaction = false;
+        Ok(())
+    }
+}
+
+/// Runs a write `statement` for `records`, if there are any.
+async fn execute(
+    client: &deadpool_postgres::ClientWrapper,
+    statement: &Statement,
+    records: &[&RunRecord],
+) -> Result<u64, tokio_postgres::Error> {
+    if records.is_empty() {
+        return Ok(0);
+    }
+    let columns = Columns::of(records);
+    client.execute(statement, &columns.params()).await
 }
