@@ -15,7 +15,8 @@ use crate::auth::JwksSource;
 use std::sync::Arc;
 
 use crate::database_url::{
-    DEFAULT_DATABASE, DEFAULT_POOL_SIZE, DEFAULT_STATEMENT_TIMEOUT, DatabaseOptions, DatabaseUrl,
+    DEFAULT_DATABASE, DEFAULT_POOL_SIZE, DEFAULT_SQLITE_MMAP_SIZE, DEFAULT_STATEMENT_TIMEOUT,
+    DatabaseOptions, DatabaseUrl,
 };
 use crate::server::{
     AuthConfig, DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MEMBERSHIP_TTL,
@@ -48,6 +49,9 @@ pub struct ServeArgs {
     /// How long one PostgreSQL statement may run before it is cancelled and the request gets 503 with Retry-After, in milliseconds (0: no limit) [default: 5000]
     #[arg(long, env = "TASK_AGENT_STATEMENT_TIMEOUT_MS")]
     pub statement_timeout_ms: Option<u64>,
+    /// How much of a SQLite database each connection reads through a memory map, in MiB (0: none; see docs/OPERATIONS.md) [default: 1024]
+    #[arg(long, env = "TASK_AGENT_SQLITE_MMAP_MIB")]
+    pub sqlite_mmap_mib: Option<u64>,
     /// The exact `iss` of accepted tokens (for example Hydra's public URL)
     #[arg(long, env = "TASK_AGENT_JWT_ISSUER")]
     pub jwt_issuer: Option<String>,
@@ -103,6 +107,7 @@ struct FileConfig {
     database: Option<String>,
     database_pool_size: Option<NonZeroUsize>,
     statement_timeout_ms: Option<u64>,
+    sqlite_mmap_mib: Option<u64>,
     jwt_issuer: Option<String>,
     jwks_url: Option<String>,
     jwks_file: Option<PathBuf>,
@@ -134,7 +139,7 @@ pub struct ServeConfig {
 pub struct ServeDatabase {
     /// Where the runs are stored.
     pub url: DatabaseUrl,
-    /// How a PostgreSQL database is used.
+    /// How the database is used.
     pub options: DatabaseOptions,
 }
 
@@ -186,6 +191,12 @@ impl ServeArgs {
                     Some(0) => None,
                     Some(millis) => Some(Duration::from_millis(millis)),
                     None => Some(DEFAULT_STATEMENT_TIMEOUT),
+                },
+                sqlite_mmap_size: match self.sqlite_mmap_mib.or(file.sqlite_mmap_mib) {
+                    Some(mib) => mib
+                        .checked_mul(1 << 20)
+                        .context("sqlite_mmap_mib: too large")?,
+                    None => DEFAULT_SQLITE_MMAP_SIZE,
                 },
             },
         };
@@ -396,7 +407,7 @@ mod tests {
         let path = directory.path().join("server.toml");
         std::fs::write(
             &path,
-            "database_pool_size = 8\nstatement_timeout_ms = 250\n",
+            "database_pool_size = 8\nstatement_timeout_ms = 250\nsqlite_mmap_mib = 64\n",
         )
         .unwrap();
         let from_file = ServeArgs {
@@ -410,12 +421,14 @@ mod tests {
             DatabaseOptions {
                 pool_size: NonZeroUsize::new(8).unwrap(),
                 statement_timeout: Some(Duration::from_millis(250)),
+                sqlite_mmap_size: 64 << 20,
             }
         );
         let flags = ServeArgs {
             config: Some(path),
             database_pool_size: NonZeroUsize::new(2),
             statement_timeout_ms: Some(0),
+            sqlite_mmap_mib: Some(0),
             ..issuer_args()
         }
         .resolve()
@@ -425,8 +438,9 @@ mod tests {
             DatabaseOptions {
                 pool_size: NonZeroUsize::new(2).unwrap(),
                 statement_timeout: None,
+                sqlite_mmap_size: 0,
             },
-            "0 is no limit"
+            "0 is no limit, and no map"
         );
         let defaults = issuer_args().resolve().unwrap();
         assert_eq!(defaults.database.options.pool_size, DEFAULT_POOL_SIZE);
@@ -434,6 +448,20 @@ mod tests {
             defaults.database.options.statement_timeout,
             Some(DEFAULT_STATEMENT_TIMEOUT),
             "serve has a deadline the tools do not"
+        );
+        assert_eq!(
+            defaults.database.options.sqlite_mmap_size,
+            DEFAULT_SQLITE_MMAP_SIZE
+        );
+        let overflowing = ServeArgs {
+            sqlite_mmap_mib: Some(u64::MAX),
+            ..issuer_args()
+        }
+        .resolve()
+        .unwrap_err();
+        assert!(
+            overflowing.to_string().contains("sqlite_mmap_mib"),
+            "{overflowing:#}"
         );
     }
 

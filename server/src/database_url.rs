@@ -57,14 +57,18 @@ impl std::fmt::Display for DatabaseUrl {
     }
 }
 
-/// How a PostgreSQL database is used (SQLite's settings are its own).
+/// How a database is used: the pool and the statement timeout of
+/// PostgreSQL, the memory map of SQLite.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 pub struct DatabaseOptions {
-    /// Connections kept open at most, per server process.
+    /// Connections kept open at most, per server process (PostgreSQL).
     pub pool_size: NonZeroUsize,
     /// How long one statement may run before PostgreSQL cancels it (and the
     /// request gets 503); `None`: as long as it takes.
     pub statement_timeout: Option<Duration>,
+    /// How much of a SQLite file each connection reads through a memory
+    /// map rather than `pread` (SQLite's `mmap_size`, in bytes; 0: none).
+    pub sqlite_mmap_size: u64,
 }
 
 /// The default of [`DatabaseOptions::pool_size`]; docs/OPERATIONS.md has
@@ -81,6 +85,15 @@ pub const DEFAULT_POOL_SIZE: NonZeroUsize = NonZeroUsize::new(16).expect("not ze
 /// timeout, and the same as the wait for a free connection.
 pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The default of [`DatabaseOptions::sqlite_mmap_size`], 1 GiB: a GET
+/// then reads its pages where the kernel's page cache holds them, without
+/// two system calls and two copies (docs/BENCHMARKS.md has the
+/// measurement). The map is address space, not memory of the process: its
+/// pages are the page cache's, shared and given back under pressure. A
+/// larger file is read through the map as far as it reaches, `pread`
+/// beyond; SQLite caps the map at 2 GiB.
+pub const DEFAULT_SQLITE_MMAP_SIZE: u64 = 1 << 30;
+
 impl DatabaseOptions {
     /// For the command-line tools, tests and benchmarks ([`DatabaseUrl::open`]):
     /// no statement timeout, since someone waits for the answer and an
@@ -88,6 +101,7 @@ impl DatabaseOptions {
     pub const TOOLS: DatabaseOptions = DatabaseOptions {
         pool_size: DEFAULT_POOL_SIZE,
         statement_timeout: None,
+        sqlite_mmap_size: DEFAULT_SQLITE_MMAP_SIZE,
     };
 }
 
@@ -98,13 +112,16 @@ impl DatabaseUrl {
         self.open_with(&DatabaseOptions::TOOLS).await
     }
 
-    /// Opens (creating and migrating if needed) the storage, using a
-    /// PostgreSQL database as `options` say.
+    /// Opens (creating and migrating if needed) the storage, used as
+    /// `options` say.
     pub async fn open_with(&self, options: &DatabaseOptions) -> anyhow::Result<Arc<dyn Database>> {
         match self {
             DatabaseUrl::Sqlite(path) => {
                 let path = path.clone();
-                let store = tokio::task::spawn_blocking(move || SqliteStore::open(&path)).await??;
+                let mmap_size = options.sqlite_mmap_size;
+                let store =
+                    tokio::task::spawn_blocking(move || SqliteStore::open(&path, mmap_size))
+                        .await??;
                 Ok(Arc::new(store))
             }
             DatabaseUrl::Postgres(url) => Ok(Arc::new(PostgresStore::open(url, options).await?)),

@@ -93,12 +93,14 @@ impl MembershipCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::database_url::DEFAULT_SQLITE_MMAP_SIZE;
     use crate::storage::{Membership, SqliteStore};
 
     #[tokio::test]
     async fn a_change_is_seen_once_the_cached_role_is_stale() {
         let directory = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&directory.path().join("runs.db")).unwrap();
+        let store =
+            SqliteStore::open(&directory.path().join("runs.db"), DEFAULT_SQLITE_MMAP_SIZE).unwrap();
         let org = Uuid::new_v4();
         let cached = MembershipCache::new(10, Duration::from_millis(300));
         let uncached = MembershipCache::new(10, Duration::ZERO);

@@ -4,10 +4,17 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
+use task_agent_client::Client;
+use task_agent_server::auth::WRITE_SCOPE;
+use task_agent_server::database_url::DatabaseUrl;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+use uuid::Uuid;
 
-use crate::support::{BINARY, Backend, TestDatabase, at, http_client, minimal_run};
+use crate::support::{
+    Agent, BINARY, Backend, ServerProcess, TestDatabase, TestIdp, WRITER, at, free_port,
+    http_client, minimal_run, put_with,
+};
 
 /// Runs the binary to completion; its stdout, or a panic with its stderr.
 async fn run_binary(args: &[&str]) -> String {
@@ -230,3 +237,60 @@ async fn serve_refuses_to_start_without_a_token_issuer() {
 }
 
 crate::backend_tests!(members_are_added_listed_changed_and_removed);
+
+/// `--sqlite-mmap-mib`: by default SQLite reads the database through a
+/// memory map (the file shows in the process's mappings once a run has
+/// been read), and 0 turns the map off; either way the run reads back the
+/// same.
+#[tokio::test]
+async fn sqlite_reads_go_through_a_memory_map_unless_turned_off() {
+    for (mmap_mib, mapped) in [(None, true), (Some("0"), false)] {
+        let storage = TestDatabase::create(Backend::Sqlite).await;
+        let DatabaseUrl::Sqlite(file) = &storage.url else {
+            unreachable!("a SQLite database")
+        };
+        let agent = {
+            let database = storage.url.open().await.unwrap();
+            Agent::with_members(database.as_ref()).await
+        };
+        let file = std::fs::canonicalize(file).unwrap();
+        let idp = TestIdp::start().await;
+        let port = free_port().unwrap();
+        let mut command = std::process::Command::new(BINARY);
+        command
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .args(["--database", &storage.url_string()])
+            .args(["--jwt-issuer", &idp.issuer, "--jwks-url", &idp.jwks_url()]);
+        if let Some(mib) = mmap_mib {
+            command.args(["--sqlite-mmap-mib", mib]);
+        }
+        let log = tempfile::NamedTempFile::new().unwrap().into_temp_path();
+        let mut server = ServerProcess::spawn(command, port, &log).unwrap();
+        server.wait_until_ready("/readyz").await.unwrap();
+        let client =
+            Client::with_bearer_token(server.base_url(), &idp.token(WRITER, &[WRITE_SCOPE]))
+                .unwrap();
+        let run_id = Uuid::new_v4();
+        let body = minimal_run(at(0));
+        put_with(&client, &agent, run_id, &body, None)
+            .await
+            .unwrap();
+        let read = agent
+            .get(&client)
+            .run_id(run_id)
+            .send()
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(read.id, run_id, "{mmap_mib:?}");
+
+        let maps = std::fs::read_to_string(format!("/proc/{}/maps", server.pid())).unwrap();
+        let file = file.display().to_string();
+        assert_eq!(
+            maps.lines().any(|line| line.ends_with(&file)),
+            mapped,
+            "--sqlite-mmap-mib {mmap_mib:?}: {file} in\n{maps}"
+        );
+        assert!(server.terminate().await.unwrap().success());
+    }
+}

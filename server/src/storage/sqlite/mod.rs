@@ -67,8 +67,9 @@ pub struct SqliteStore {
 
 type Pool = r2d2::Pool<SqliteConnectionManager>;
 
-/// How every connection is set up.
-fn configure(connection: &mut Connection) -> rusqlite::Result<()> {
+/// How every connection is set up: `mmap_size` as
+/// [`DatabaseOptions::sqlite_mmap_size`](crate::database_url::DatabaseOptions::sqlite_mmap_size).
+fn configure(connection: &mut Connection, mmap_size: u64) -> rusqlite::Result<()> {
     connection.busy_timeout(WAIT)?;
     retention::incremental_vacuum_if_new(connection)?;
     // Turning a new file to WAL needs its write lock. When connections opened
@@ -88,29 +89,39 @@ fn configure(connection: &mut Connection) -> rusqlite::Result<()> {
             switched => break switched?,
         }
     }
-    connection.pragma_update(None, "synchronous", "FULL")
+    connection.pragma_update(None, "synchronous", "FULL")?;
+    // Reads only: SQLite still writes with `write`, so a failed disk write
+    // is an error, not a signal.
+    // SQLite caps the map at 2 GiB anyway.
+    connection.pragma_update(
+        None,
+        "mmap_size",
+        i64::try_from(mmap_size).unwrap_or(i64::MAX),
+    )
 }
 
 /// A connection of its own to the file at `path` (the readers' come from
 /// the pool), set up as every connection is.
-fn connect(path: &Path) -> rusqlite::Result<Connection> {
+fn connect(path: &Path, mmap_size: u64) -> rusqlite::Result<Connection> {
     let mut connection = Connection::open(path)?;
-    configure(&mut connection)?;
+    configure(&mut connection, mmap_size)?;
     Ok(connection)
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `path` and migrates it.
-    pub fn open(path: &Path) -> anyhow::Result<SqliteStore> {
+    /// Opens (creating if needed) the database at `path` and migrates it;
+    /// each connection maps `mmap_size` bytes of the file
+    /// ([`DatabaseOptions::sqlite_mmap_size`](crate::database_url::DatabaseOptions::sqlite_mmap_size)).
+    pub fn open(path: &Path, mmap_size: u64) -> anyhow::Result<SqliteStore> {
         if let Some(directory) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(directory)
                 .with_context(|| format!("creating the data directory {}", directory.display()))?;
         }
         let opening = || format!("opening the SQLite database {}", path.display());
-        let mut connection = connect(path).with_context(opening)?;
+        let mut connection = connect(path, mmap_size).with_context(opening)?;
         migrate(&mut connection).with_context(|| format!("migrating {}", path.display()))?;
         keep_plans_stable(&connection)?;
-        let anchor = connect(path).with_context(opening)?;
+        let anchor = connect(path, mmap_size).with_context(opening)?;
         let writer =
             Writer::start(connection, anchor, WAIT).context("starting the SQLite writer")?;
         // One reader per thread that can run a request at once, and a few
@@ -124,7 +135,10 @@ impl SqliteStore {
             // checkout cost a statement per request.
             .test_on_check_out(false)
             .connection_timeout(WAIT)
-            .build(SqliteConnectionManager::file(path).with_init(configure))
+            .build(
+                SqliteConnectionManager::file(path)
+                    .with_init(move |connection| configure(connection, mmap_size)),
+            )
             .with_context(opening)?;
         Ok(SqliteStore { readers, writer })
     }
