@@ -14,14 +14,20 @@
 //! - **list**: the first page of a task agent with 1,000,000 runs, and the
 //!   page 900,000 runs deep (through a cursor), alternately;
 //! - **PUT**: new runs, 16 connections, on SQLite and PostgreSQL;
-//! - the server's peak RSS during each;
+//! - the server's memory during each: its anonymous memory (`RssAnon`:
+//!   heap and stacks, what the target judges), sampled every 20 ms since
+//!   the kernel keeps no peak of it, and beside it the file-backed resident
+//!   memory (`RssFile`: mostly the memory-mapped SQLite file, page cache the
+//!   kernel can reclaim) and the peak resident size (`VmHWM`, the sum);
 //! - the FastAPI peer of `../shared/bench`, side by side with this server
 //!   through that kit's `compare.sh`, when the kit is there.
 
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
+use serde::Serialize;
 
 use crate::{peer, postgres, wrk};
 use task_agent_server::samples::SampleRuns;
@@ -79,6 +85,82 @@ pub const WRITE_CONNECTIONS: u32 = 16;
 /// Connections of the list scenario: few, so that the latency is the
 /// query's and not the queue's.
 pub const LIST_CONNECTIONS: u32 = 4;
+
+/// How often [`memory_during`] reads the server's memory. The kernel keeps
+/// no peak of `RssAnon`, so a burst shorter than this may be missed; a read
+/// of `/proc/PID/status` costs microseconds, so this costs the load nothing.
+const MEMORY_SAMPLE_EVERY: Duration = Duration::from_millis(20);
+
+/// The highest memory figures of a server process over a stretch of load,
+/// in KiB.
+#[derive(Clone, Copy, Debug, Default, Eq, PartialEq, Serialize)]
+pub struct MemoryPeak {
+    /// Anonymous resident memory (`RssAnon`: heap, stacks), the highest
+    /// sample: the process's own memory, which the target judges.
+    #[serde(rename = "anon_peak_kib")]
+    pub anon_kib: u64,
+    /// File-backed resident memory (`RssFile`), the highest sample: mostly
+    /// pages of the memory-mapped SQLite file, shared with the page cache
+    /// and reclaimable, so reported but not judged.
+    #[serde(rename = "file_peak_kib")]
+    pub file_kib: u64,
+    /// The kernel's peak resident size (`VmHWM`: anonymous, file-backed and
+    /// shared together), since the process started or since
+    /// [`ServerProcess::reset_peak_memory`].
+    pub hwm_kib: u64,
+}
+
+impl MemoryPeak {
+    /// The higher of each figure (the peaks of two stretches, together).
+    pub fn max(self, other: MemoryPeak) -> MemoryPeak {
+        MemoryPeak {
+            anon_kib: self.anon_kib.max(other.anon_kib),
+            file_kib: self.file_kib.max(other.file_kib),
+            hwm_kib: self.hwm_kib.max(other.hwm_kib),
+        }
+    }
+}
+
+/// Runs `load` (blocking) while a thread samples `server`'s `RssAnon` and
+/// `RssFile` every 20 ms, from before it starts to after it ends; what it
+/// returned, with the highest samples and `VmHWM` read once it is done.
+pub fn memory_during<T>(
+    server: &ServerProcess,
+    load: impl FnOnce() -> Result<T>,
+) -> Result<(T, MemoryPeak)> {
+    let (loaded, sampled) = std::thread::scope(|scope| {
+        // Made inside the scope, so that the sender is dropped (and the
+        // sampler stops) even when `load` panics, before the scope waits
+        // for the sampler.
+        let (stop, stopped) = mpsc::channel::<()>();
+        let sampler = scope.spawn(move || -> std::io::Result<[u64; 2]> {
+            let mut peak = [0, 0];
+            loop {
+                let sample = server.memory_fields_kib(["RssAnon:", "RssFile:"])?;
+                peak = [peak[0].max(sample[0]), peak[1].max(sample[1])];
+                match stopped.recv_timeout(MEMORY_SAMPLE_EVERY) {
+                    Err(mpsc::RecvTimeoutError::Timeout) => {}
+                    // Nothing is ever sent: the load's end drops the sender.
+                    _ => return Ok(peak),
+                }
+            }
+        });
+        let loaded = load();
+        drop(stop);
+        (loaded, sampler.join().expect("the memory sampler panicked"))
+    });
+    // The load's failure first: it is likelier the cause than the effect.
+    let loaded = loaded?;
+    let [anon_kib, file_kib] = sampled.context("sampling the server's memory")?;
+    Ok((
+        loaded,
+        MemoryPeak {
+            anon_kib,
+            file_kib,
+            hwm_kib: server.memory_kib("VmHWM:")?,
+        },
+    ))
+}
 
 /// Runs the benchmark and prints the report; whether every target was met.
 pub fn bench(options: &BenchOptions) -> Result<bool> {
@@ -192,25 +274,30 @@ impl Bench<'_> {
     }
 
     /// Measures `loads` in turn, `rounds` times (A B A B ...), each with
-    /// the peak RSS over its rounds of the process it loads, if it is one
-    /// of ours.
+    /// the memory peaks over its rounds of the process it loads, if it is
+    /// one of ours (zero otherwise).
     fn alternate(
         &self,
         loads: &[(&Load, Option<&ServerProcess>)],
-    ) -> Result<Vec<(Vec<Measured>, u64)>> {
-        let mut results = vec![(Vec::new(), 0); loads.len()];
+    ) -> Result<Vec<(Vec<Measured>, MemoryPeak)>> {
+        let mut results = vec![(Vec::new(), MemoryPeak::default()); loads.len()];
         for (load, _) in loads {
             self.warm_up(load)?;
         }
         for _ in 0..self.options.rounds {
             for ((load, server), (measured, peak)) in loads.iter().zip(&mut results) {
-                if let Some(server) = server {
-                    server.reset_peak_memory()?;
-                }
-                measured.push(load.run()?);
-                if let Some(server) = server {
-                    *peak = (*peak).max(server.memory_kib("VmHWM:")?);
-                }
+                let round = match server {
+                    Some(server) => {
+                        // So that VmHWM is this round's peak and not the
+                        // seeding's or another scenario's.
+                        server.reset_peak_memory()?;
+                        let (round, memory) = memory_during(server, || load.run())?;
+                        *peak = peak.max(memory);
+                        round
+                    }
+                    None => load.run()?,
+                };
+                measured.push(round);
             }
         }
         Ok(results)
@@ -330,5 +417,63 @@ impl Bench<'_> {
             Scenario::list_first(runs, first_page, first_peak),
             Scenario::list_deep(depth, deep_page, deep_peak),
         ])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A process to sample: `sleep`, which has memory of both kinds.
+    fn sleeper(name: &str) -> (ServerProcess, PathBuf) {
+        let log = std::env::temp_dir().join(format!("bench-{name}-{}.log", std::process::id()));
+        let mut command = std::process::Command::new("sleep");
+        command.arg("60");
+        let port = release_server::free_port().unwrap();
+        (ServerProcess::spawn(command, port, &log).unwrap(), log)
+    }
+
+    #[test]
+    fn memory_is_sampled_while_the_load_runs() {
+        let (process, log) = sleeper("sampled");
+        let (answer, memory) = memory_during(&process, || {
+            std::thread::sleep(Duration::from_millis(100));
+            Ok(42)
+        })
+        .unwrap();
+        assert_eq!(answer, 42);
+        assert!(memory.anon_kib > 0 && memory.file_kib > 0, "{memory:?}");
+        // VmHWM counts both kinds.
+        assert!(memory.hwm_kib >= memory.anon_kib, "{memory:?}");
+        let error = memory_during(&process, || {
+            Result::<()>::Err(anyhow::anyhow!("wrk failed"))
+        })
+        .unwrap_err();
+        assert_eq!(error.to_string(), "wrk failed");
+        drop(process);
+        let _ = std::fs::remove_file(log);
+    }
+
+    #[test]
+    fn a_panicking_load_stops_the_sampler() {
+        let (process, log) = sleeper("panicking");
+        // Returns (instead of waiting forever for the sampler) and passes
+        // the panic on.
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            memory_during(&process, || -> Result<()> { panic!("the load panics") })
+        }));
+        assert!(outcome.is_err());
+        drop(process);
+        let _ = std::fs::remove_file(log);
+    }
+
+    #[test]
+    fn peaks_of_rounds_are_the_highest_of_each_figure() {
+        let round = |anon_kib, file_kib, hwm_kib| MemoryPeak {
+            anon_kib,
+            file_kib,
+            hwm_kib,
+        };
+        assert_eq!(round(3, 1, 5).max(round(2, 4, 6)), round(3, 4, 6));
     }
 }

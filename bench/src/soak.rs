@@ -16,6 +16,7 @@ use anyhow::{Result, bail};
 use serde_json::{Value, json};
 use task_agent_server::samples::SampleRuns;
 
+use crate::bench::memory_during;
 use crate::release_server::{self, ServerBinary};
 
 /// Requests and their outcomes, by kind.
@@ -67,7 +68,10 @@ pub fn soak(duration: Duration, workers: usize, seed_runs: u64) -> Result<bool> 
     });
     eprintln!("seeding {seed_runs} runs ...");
     runtime.block_on(seed(&run))?;
-    let rss_start = server.memory_kib("VmRSS:")?;
+    // RssAnon beside VmRSS: the memory-mapped database's pages count in
+    // VmRSS and grow with the file, so growth of the server's own memory
+    // shows in RssAnon only.
+    let [rss_start, anon_start] = server.memory_fields_kib(["VmRSS:", "RssAnon:"])?;
     eprintln!(
         "soaking for {} s with {workers} workers ...",
         duration.as_secs()
@@ -78,27 +82,31 @@ pub fn soak(duration: Duration, workers: usize, seed_runs: u64) -> Result<bool> 
         .map(|_| http_client())
         .collect::<Result<Vec<_>>>()?;
     let started = Instant::now();
-    runtime.block_on(async {
-        let tasks: Vec<_> = clients
-            .into_iter()
-            .enumerate()
-            .map(|(worker, http)| {
-                tokio::spawn(work(
-                    run.clone(),
-                    http,
-                    tally.clone(),
-                    worker as u64,
-                    started + duration,
-                ))
-            })
-            .collect();
-        for task in tasks {
-            task.await?;
-        }
-        anyhow::Ok(())
+    let ((), memory) = memory_during(&server, || {
+        runtime.block_on(async {
+            let tasks: Vec<_> = clients
+                .into_iter()
+                .enumerate()
+                .map(|(worker, http)| {
+                    tokio::spawn(work(
+                        run.clone(),
+                        http,
+                        tally.clone(),
+                        worker as u64,
+                        started + duration,
+                    ))
+                })
+                .collect();
+            for task in tasks {
+                task.await?;
+            }
+            anyhow::Ok(())
+        })
     })?;
     let elapsed = started.elapsed().as_secs_f64();
-    let (rss_end, rss_peak) = (server.memory_kib("VmRSS:")?, server.memory_kib("VmHWM:")?);
+    let [rss_end, anon_end] = server.memory_fields_kib(["VmRSS:", "RssAnon:"])?;
+    // Not reset: the peak since the server started, seeding included.
+    let rss_peak = memory.hwm_kib;
     let alive = rss_end > 0;
     drop(server);
     let mut tally = Arc::try_unwrap(tally)
@@ -130,6 +138,16 @@ pub fn soak(duration: Duration, workers: usize, seed_runs: u64) -> Result<bool> 
         rss_start / 1024,
         rss_end / 1024,
         rss_peak / 1024
+    );
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    println!(
+        "server anonymous memory (RssAnon): {:.1} MiB after seeding, {:.1} MiB at the end \
+         ({:+.1} MiB), sampled peak {:.1} MiB; file-backed (RssFile) sampled peak {:.1} MiB",
+        mib(anon_start),
+        mib(anon_end),
+        mib(anon_end) - mib(anon_start),
+        mib(memory.anon_kib),
+        mib(memory.file_kib)
     );
     println!("expected answers:");
     for ((kind, status), count) in &tally.expected {

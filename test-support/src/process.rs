@@ -219,17 +219,29 @@ impl ServerProcess {
     /// A memory figure of `/proc/PID/status` in KiB: `field` is its label
     /// with the colon, `VmRSS:` (resident now) or `VmHWM:` (peak resident).
     pub fn memory_kib(&self, field: &str) -> io::Result<u64> {
+        self.memory_fields_kib([field]).map(|[kib]| kib)
+    }
+
+    /// Several memory figures of `/proc/PID/status` in KiB, as
+    /// [`memory_kib`](ServerProcess::memory_kib) reads one: from a single
+    /// read of the file, so that they are of the same moment (`RssAnon:`
+    /// and `RssFile:` together, say) and sampling them often stays cheap.
+    pub fn memory_fields_kib<const N: usize>(&self, fields: [&str; N]) -> io::Result<[u64; N]> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix(field))
-            .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
-            .ok_or_else(|| {
-                io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("no {field} in /proc/{}/status", self.pid()),
-                )
-            })
+        let mut figures = [0; N];
+        for (field, figure) in fields.iter().zip(&mut figures) {
+            *figure = status
+                .lines()
+                .find_map(|line| line.strip_prefix(field))
+                .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+                .ok_or_else(|| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("no {field} in /proc/{}/status", self.pid()),
+                    )
+                })?;
+        }
+        Ok(figures)
     }
 
     /// Restarts the peak resident size (`VmHWM:`) from the current one, so
@@ -286,6 +298,16 @@ mod tests {
         assert!(process.is_running());
         assert!(process.memory_kib("VmRSS:").unwrap() > 0);
         assert!(process.memory_kib("NoSuchField:").is_err());
+        let [anon, file] = process.memory_fields_kib(["RssAnon:", "RssFile:"]).unwrap();
+        assert!(
+            anon > 0 && file > 0,
+            "RssAnon {anon} KiB, RssFile {file} KiB"
+        );
+        assert!(
+            process
+                .memory_fields_kib(["RssAnon:", "NoSuchField:"])
+                .is_err()
+        );
         let status = process.terminate().await.unwrap();
         assert!(!status.success());
         assert!(!process.is_running());
