@@ -12,7 +12,8 @@ use uuid::Uuid;
 use task_agent_server::auth::WRITE_SCOPE;
 
 use crate::support::{
-    AuthOptions, Backend, READER, TestIdp, TestServer, WRITER, at, http_client, minimal_run,
+    AuthOptions, BINARY, Backend, READER, ServerProcess, TestDatabase, TestIdp, TestServer, WRITER,
+    at, free_port, http_client, minimal_run,
 };
 
 /// A GET of an existing run: 200, whatever else is going on.
@@ -137,6 +138,54 @@ async fn closed_by_the_server(connection: &mut TcpStream) -> bool {
         tokio::time::timeout(Duration::from_millis(100), connection.read(&mut byte)).await,
         Ok(Ok(0) | Err(_))
     )
+}
+
+/// A connection that has not sent a byte when the server is told to stop
+/// has no request to finish: the server closes it and stops at once,
+/// instead of holding the shutdown until the connection's 30 s for a first
+/// byte run out (or the grace period, here a minute), for a client that may
+/// never speak, as a load balancer's pre-opened connections never do.
+#[tokio::test]
+async fn a_silent_connection_does_not_hold_the_shutdown() {
+    let storage = TestDatabase::create(Backend::Sqlite).await;
+    let idp = TestIdp::start().await;
+    let port = free_port().unwrap();
+    let mut command = std::process::Command::new(BINARY);
+    command
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .args(["--database", &storage.url_string()])
+        .args(["--jwt-issuer", &idp.issuer, "--jwks-url", &idp.jwks_url()])
+        .args(["--shutdown-grace-secs", "60"]);
+    let log = tempfile::NamedTempFile::new().unwrap().into_temp_path();
+    let mut server = ServerProcess::spawn(command, port, &log).unwrap();
+    server.wait_until_ready("/readyz").await.unwrap();
+    let mut silent = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    // Accepted and waiting for its first byte before the signal.
+    let ready = http_client(None)
+        .get(server.url("/readyz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+
+    let signalled = Instant::now();
+    let stopped = server.terminate().await;
+    // Not a measure of speed: with the connection waited for, this is 30 s.
+    assert!(
+        signalled.elapsed() < Duration::from_secs(10),
+        "stopped {:?} after the signal",
+        signalled.elapsed()
+    );
+    assert!(
+        stopped.as_ref().is_ok_and(|status| status.success()),
+        "{stopped:?}: {}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    let mut byte = [0; 1];
+    assert!(
+        matches!(silent.read(&mut byte).await, Ok(0) | Err(_)),
+        "closed by the server"
+    );
 }
 
 /// Once, on SQLite: connections are the HTTP server's, whatever the storage.

@@ -98,12 +98,16 @@ impl ConnectionGate {
     }
 
     /// Waits until the connection of `admission` has sent a byte; false
-    /// when it should be closed instead (silent too long, or its place was
-    /// taken for a newer connection).
+    /// when it should be closed instead (silent too long, its place was
+    /// taken for a newer connection, or the server began to shut down
+    /// first: a connection that has not spoken has no request to finish,
+    /// and waiting for it would hold the shutdown for the whole grace
+    /// period).
     pub(crate) async fn first_byte(
         &self,
         admission: &mut Admission,
         stream: &TcpStream,
+        shutdown: impl std::future::Future<Output = ()>,
     ) -> bool {
         // `readable()` may report readiness before any byte has arrived;
         // `peek` waits for one (or for the end of the stream).
@@ -112,6 +116,7 @@ impl ConnectionGate {
             peeked = stream.peek(&mut byte) => matches!(peeked, Ok(1)),
             _ = &mut admission.taken => false,
             () = tokio::time::sleep(FIRST_BYTE_TIMEOUT) => false,
+            () = shutdown => false,
         };
         admission.taken.close();
         let id = admission.id;

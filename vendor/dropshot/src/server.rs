@@ -287,6 +287,9 @@ impl<C: ServerContext> HttpServerStarter<C> {
             // to start a graceful shutdown.
             let graceful =
                 hyper_util::server::graceful::GracefulShutdown::new();
+            // Dropped when the shutdown begins, which ends the wait of the
+            // connections that have not sent a byte yet.
+            let (shutting_down, shutdown) = tokio::sync::watch::channel(());
 
             // The following code looks superficially similar between the HTTP
             // and HTTPS paths.  However, the concrete types of various objects
@@ -348,9 +351,13 @@ impl<C: ServerContext> HttpServerStarter<C> {
                             };
                             let (gate, builder, watcher) =
                                 (Arc::clone(gate), builder.clone(), graceful.watcher());
+                            let mut shutdown = shutdown.clone();
                             tokio::spawn(async move {
                                 let mut admission = admission;
-                                if gate.first_byte(&mut admission, &sock).await {
+                                let shutdown = async move {
+                                    let _ = shutdown.changed().await;
+                                };
+                                if gate.first_byte(&mut admission, &sock, shutdown).await {
                                     let fut = builder
                                         .serve_connection_with_upgrades(
                                             TokioIo::new(sock),
@@ -369,6 +376,7 @@ impl<C: ServerContext> HttpServerStarter<C> {
                 },
             };
 
+            drop(shutting_down);
             // optional: could use another select on a timeout
             graceful.shutdown().await
         });
