@@ -66,12 +66,7 @@ impl ServerProcess {
         idp: &TestIdp,
     ) -> ServerProcess {
         let port = free_port().expect("a free loopback port");
-        let mut command = Command::new(binary.as_ref());
-        command
-            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-            .args(["--database", database_url])
-            .args(["--jwt-issuer", &idp.issuer, "--jwks-url", &idp.jwks_url()])
-            .args(["--jwks-refetch-secs", "1"]);
+        let command = ServerProcess::serve_command(binary.as_ref(), port, database_url, idp);
         let log = tempfile::NamedTempFile::new()
             .expect("a temporary log file")
             .into_temp_path();
@@ -83,6 +78,24 @@ impl ServerProcess {
             panic!("{error}");
         }
         server
+    }
+
+    /// The command [`ServerProcess::start`] runs: `serve` on
+    /// `127.0.0.1:port` and `database_url`, trusting the tokens of `idp`;
+    /// a test adds its own flags before it [spawns](ServerProcess::spawn) it.
+    pub fn serve_command(
+        binary: impl AsRef<Path>,
+        port: u16,
+        database_url: &str,
+        idp: &TestIdp,
+    ) -> Command {
+        let mut command = Command::new(binary.as_ref());
+        command
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .args(["--database", database_url])
+            .args(["--jwt-issuer", &idp.issuer, "--jwks-url", &idp.jwks_url()])
+            .args(["--jwks-refetch-secs", "1"]);
+        command
     }
 
     fn spawn_logging(
@@ -298,10 +311,15 @@ mod tests {
         assert!(process.is_running());
         assert!(process.memory_kib("VmRSS:").unwrap() > 0);
         assert!(process.memory_kib("NoSuchField:").is_err());
-        let [anon, file] = process.memory_fields_kib(["RssAnon:", "RssFile:"]).unwrap();
-        assert!(
-            anon > 0 && file > 0,
-            "RssAnon {anon} KiB, RssFile {file} KiB"
+        // Read at once, the parts add up to the whole (the values
+        // themselves depend on how far the child has got since exec).
+        let [rss, anon, file, shared] = process
+            .memory_fields_kib(["VmRSS:", "RssAnon:", "RssFile:", "RssShmem:"])
+            .unwrap();
+        assert_eq!(
+            rss,
+            anon + file + shared,
+            "RssAnon {anon} KiB, RssFile {file} KiB, RssShmem {shared} KiB"
         );
         assert!(
             process

@@ -256,11 +256,7 @@ async fn sqlite_reads_go_through_a_memory_map_unless_turned_off() {
         let file = std::fs::canonicalize(file).unwrap();
         let idp = TestIdp::start().await;
         let port = free_port().unwrap();
-        let mut command = std::process::Command::new(BINARY);
-        command
-            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-            .args(["--database", &storage.url_string()])
-            .args(["--jwt-issuer", &idp.issuer, "--jwks-url", &idp.jwks_url()]);
+        let mut command = ServerProcess::serve_command(BINARY, port, &storage.url_string(), &idp);
         if let Some(mib) = mmap_mib {
             command.args(["--sqlite-mmap-mib", mib]);
         }

@@ -150,12 +150,8 @@ async fn a_silent_connection_does_not_hold_the_shutdown() {
     let storage = TestDatabase::create(Backend::Sqlite).await;
     let idp = TestIdp::start().await;
     let port = free_port().unwrap();
-    let mut command = std::process::Command::new(BINARY);
-    command
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .args(["--database", &storage.url_string()])
-        .args(["--jwt-issuer", &idp.issuer, "--jwks-url", &idp.jwks_url()])
-        .args(["--shutdown-grace-secs", "60"]);
+    let mut command = ServerProcess::serve_command(BINARY, port, &storage.url_string(), &idp);
+    command.args(["--shutdown-grace-secs", "60"]);
     let log = tempfile::NamedTempFile::new().unwrap().into_temp_path();
     let mut server = ServerProcess::spawn(command, port, &log).unwrap();
     server.wait_until_ready("/readyz").await.unwrap();

@@ -235,11 +235,8 @@ async fn a_statement_past_its_deadline_is_503_and_the_connection_stays_usable() 
     };
     let idp = TestIdp::start().await;
     let port = free_port().unwrap();
-    let mut command = std::process::Command::new(BINARY);
+    let mut command = ServerProcess::serve_command(BINARY, port, &storage.url_string(), &idp);
     command
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .args(["--database", &storage.url_string()])
-        .args(["--jwt-issuer", &idp.issuer, "--jwks-url", &idp.jwks_url()])
         // One connection: the request after the timeout must get the very
         // connection whose statement was cancelled.
         .args([
