@@ -168,6 +168,97 @@ async fn concurrent_writers_of_many_runs_each_get_their_own_outcome(backend: Bac
 
 /// SQLite commits writes that arrive together in one transaction; when that
 /// transaction fails, the failure reaches only the write that caused it.
+/// On PostgreSQL a write decides on what its `SELECT ... FOR UPDATE` saw,
+/// and a new run has no row to lock: another session may create it before
+/// the write inserts it. Here that session's insert is in place but not yet
+/// committed, so the write's insert waits on the primary key; once the
+/// other session commits, the insert fails, the `COMMIT` that went out
+/// with it rolls back, and the write is decided again against the stored
+/// run: replaced, neither created twice nor an error.
+#[tokio::test]
+async fn on_postgresql_a_run_created_meanwhile_is_replaced_not_created_twice() {
+    let Some(backend) = Backend::postgres_or_skip(
+        "on_postgresql_a_run_created_meanwhile_is_replaced_not_created_twice",
+    ) else {
+        return;
+    };
+    let storage = TestDatabase::create(backend).await;
+    let store = storage.url.open().await.unwrap();
+    let template = new_path();
+    store
+        .put_run(record(template, "template", "running"), None)
+        .await
+        .unwrap();
+    let path = RunPath {
+        run_id: Uuid::new_v4(),
+        ..template
+    };
+    let (other, connection) = tokio_postgres::connect(&storage.url_string(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    other.batch_execute("BEGIN").await.unwrap();
+    let inserted = other
+        .execute(
+            "INSERT INTO task_agent_runs SELECT org_id, project_id, task_agent_id, $1, created_sec, \
+             created_nsec, 'other', status, is_error, had_task_tool_fail, had_mcp_tool_fail, \
+             duration_ms, task_agent_revision_id, etag, body FROM task_agent_runs WHERE run_id = $2",
+            &[&path.run_id, &template.run_id],
+        )
+        .await
+        .unwrap();
+    assert_eq!(inserted, 1);
+
+    let writing = {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move { store.put_run(record(path, "mine", "running"), None).await })
+    };
+    // Until the write waits on the other session's uncommitted row.
+    let mut waits = 0;
+    for _ in 0..500 {
+        if waits > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let row = other
+            .query_one(
+                "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'transactionid'",
+                &[],
+            )
+            .await
+            .unwrap();
+        waits = row.get::<_, i64>(0);
+        assert!(
+            !writing.is_finished(),
+            "the write did not wait for the other session"
+        );
+    }
+    assert!(
+        waits > 0,
+        "the write never waited on the other session's row"
+    );
+    other.batch_execute("COMMIT").await.unwrap();
+
+    assert_eq!(writing.await.unwrap().unwrap(), PutOutcome::Replaced);
+    let stored = store.get_run(&path).await.unwrap().expect("stored");
+    let run: serde_json::Value = serde_json::from_str(stored.run.json()).unwrap();
+    assert_eq!(run["session_id"], "mine", "the write's version is stored");
+    let listed = store
+        .list_runs(
+            &TaskAgentPath {
+                org_id: path.org_id,
+                project_id: path.project_id,
+                task_agent_id: path.task_agent_id,
+            },
+            &RunFilter::default(),
+            None,
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 2, "the template and this run, once");
+}
+
 #[tokio::test]
 async fn on_sqlite_a_damaged_run_fails_only_its_own_write() {
     let storage = TestDatabase::create(Backend::Sqlite).await;
