@@ -305,13 +305,8 @@ mod tests {
 
     #[test]
     fn connection_limits_come_from_flags_the_file_or_the_defaults() {
-        let directory = tempfile::tempdir().unwrap();
-        let path = directory.path().join("server.toml");
-        std::fs::write(
-            &path,
-            "max_connections = 64\nrequest_body_timeout_secs = 5\n",
-        )
-        .unwrap();
+        let (_directory, path) =
+            config_file("max_connections = 64\nrequest_body_timeout_secs = 5\n");
         let from_file = ServeArgs {
             config: Some(path.clone()),
             ..issuer_args()
@@ -346,6 +341,15 @@ mod tests {
         assert!(zero.is_err(), "no connections at all is refused");
     }
 
+    /// A configuration file holding `contents`, in a directory that lives
+    /// as long as the returned handle.
+    fn config_file(contents: &str) -> (tempfile::TempDir, PathBuf) {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("server.toml");
+        std::fs::write(&path, contents).unwrap();
+        (directory, path)
+    }
+
     fn issuer_args() -> ServeArgs {
         ServeArgs {
             jwt_issuer: Some("https://auth.example".into()),
@@ -356,14 +360,10 @@ mod tests {
 
     #[test]
     fn flags_win_over_the_file_and_the_file_over_defaults() {
-        let directory = tempfile::tempdir().unwrap();
-        let path = directory.path().join("server.toml");
-        std::fs::write(
-            &path,
+        let (_directory, path) = config_file(
             "bind = \"127.0.0.1:9000\"\ndatabase = \"sqlite:///tmp/file.db\"\nlog_level = \"debug\"\n\
              jwt_issuer = \"https://file.example\"\njwks_file = \"/etc/jwks.json\"\njwt_audience = \"runs\"\n",
-        )
-        .unwrap();
+        );
         let from_file = ServeArgs {
             config: Some(path.clone()),
             ..Default::default()
@@ -403,13 +403,9 @@ mod tests {
 
     #[test]
     fn database_options_come_from_flags_the_file_or_the_defaults() {
-        let directory = tempfile::tempdir().unwrap();
-        let path = directory.path().join("server.toml");
-        std::fs::write(
-            &path,
+        let (_directory, path) = config_file(
             "database_pool_size = 8\nstatement_timeout_ms = 250\nsqlite_mmap_mib = 64\n",
-        )
-        .unwrap();
+        );
         let from_file = ServeArgs {
             config: Some(path.clone()),
             ..issuer_args()
@@ -509,9 +505,7 @@ mod tests {
 
     #[test]
     fn an_unknown_key_in_the_file_is_an_error() {
-        let directory = tempfile::tempdir().unwrap();
-        let path = directory.path().join("server.toml");
-        std::fs::write(&path, "bnd = \"127.0.0.1:9000\"\n").unwrap();
+        let (_directory, path) = config_file("bnd = \"127.0.0.1:9000\"\n");
         let error = ServeArgs {
             config: Some(path),
             ..issuer_args()
