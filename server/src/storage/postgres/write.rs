@@ -47,26 +47,28 @@ static UPDATE_RUNS: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// The columns of `records`, as arrays for `unnest`.
-struct Columns {
+struct Columns<'a> {
     org_id: Vec<Uuid>,
     project_id: Vec<Uuid>,
     task_agent_id: Vec<Uuid>,
     run_id: Vec<Uuid>,
     created_sec: Vec<i64>,
     created_nsec: Vec<i64>,
-    session_id: Vec<String>,
+    session_id: Vec<&'a str>,
     status: Vec<&'static str>,
     is_error: Vec<bool>,
     had_task_tool_fail: Vec<bool>,
     had_mcp_tool_fail: Vec<bool>,
     duration_ms: Vec<Option<i64>>,
     task_agent_revision_id: Vec<Option<Uuid>>,
-    etag: Vec<String>,
-    body: Vec<String>,
+    etag: Vec<&'a str>,
+    body: Vec<&'a str>,
 }
 
-impl Columns {
-    fn of(records: &[&RunRecord]) -> Columns {
+impl<'a> Columns<'a> {
+    /// Borrows the text of `records` rather than copy it: a body is
+    /// kilobytes.
+    fn of(records: &[&'a RunRecord]) -> Columns<'a> {
         Columns {
             org_id: records.iter().map(|r| r.path.org_id).collect(),
             project_id: records.iter().map(|r| r.path.project_id).collect(),
@@ -77,15 +79,15 @@ impl Columns {
                 .iter()
                 .map(|r| i64::from(r.position.created.nanos))
                 .collect(),
-            session_id: records.iter().map(|r| r.session_id.clone()).collect(),
+            session_id: records.iter().map(|r| r.session_id.as_str()).collect(),
             status: records.iter().map(|r| r.status.as_str()).collect(),
             is_error: records.iter().map(|r| r.is_error).collect(),
             had_task_tool_fail: records.iter().map(|r| r.had_task_tool_fail).collect(),
             had_mcp_tool_fail: records.iter().map(|r| r.had_mcp_tool_fail).collect(),
             duration_ms: records.iter().map(|r| r.duration_ms).collect(),
             task_agent_revision_id: records.iter().map(|r| r.task_agent_revision_id).collect(),
-            etag: records.iter().map(|r| r.etag.clone()).collect(),
-            body: records.iter().map(|r| r.run.json().to_owned()).collect(),
+            etag: records.iter().map(|r| r.etag.as_str()).collect(),
+            body: records.iter().map(|r| r.run.json()).collect(),
         }
     }
 
@@ -248,12 +250,12 @@ impl PipelinedConnection {
         select: &Statement,
         writes: &[RunWrite],
     ) -> Result<HashMap<RunPath, ExistingRun>, AttemptError> {
-        let paths: Vec<RunPath> = writes.iter().map(|w| w.record.path).collect();
+        let paths = || writes.iter().map(|w| w.record.path);
         let keys: [Vec<Uuid>; 4] = [
-            paths.iter().map(|p| p.org_id).collect(),
-            paths.iter().map(|p| p.project_id).collect(),
-            paths.iter().map(|p| p.task_agent_id).collect(),
-            paths.iter().map(|p| p.run_id).collect(),
+            paths().map(|p| p.org_id).collect(),
+            paths().map(|p| p.project_id).collect(),
+            paths().map(|p| p.task_agent_id).collect(),
+            paths().map(|p| p.run_id).collect(),
         ];
         self.in_transaction = true;
         let client = self.client();
