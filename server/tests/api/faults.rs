@@ -1,6 +1,8 @@
 //! Faults: the database going away under traffic, and the server killed
 //! mid-write.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use uuid::Uuid;
@@ -135,10 +137,13 @@ async fn kill_9_during_writes_loses_no_acknowledged_write(backend: Backend) {
     let client = http_client(Some(&idp.token(WRITER, &[WRITE_SCOPE])));
 
     // Four writers PUT new runs as fast as they can; each remembers the runs
-    // the server acknowledged, with their ETags.
+    // the server acknowledged, with their ETags, and counts them in
+    // `acknowledged_so_far`.
+    let acknowledged_so_far = Arc::new(AtomicUsize::new(0));
     let writers: Vec<_> = (0..4)
         .map(|writer| {
             let (client, url, agent) = (client.clone(), server.base_url().to_owned(), agent);
+            let acknowledged_so_far = acknowledged_so_far.clone();
             tokio::spawn(async move {
                 let mut acknowledged = Vec::new();
                 for i in 0.. {
@@ -153,6 +158,7 @@ async fn kill_9_during_writes_loses_no_acknowledged_write(backend: Backend) {
                         Ok(response) if response.status() == 201 => {
                             let etag = response.headers()["etag"].to_str().unwrap().to_owned();
                             acknowledged.push((run_id, etag));
+                            acknowledged_so_far.fetch_add(1, Ordering::Relaxed);
                         }
                         Ok(response) => panic!("writer {writer}: {}", response.status()),
                         Err(_) => return acknowledged, // The server is gone.
@@ -162,17 +168,22 @@ async fn kill_9_during_writes_loses_no_acknowledged_write(backend: Backend) {
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    // The kill comes once the writes are in full flow, however slowly a busy
+    // machine lets them flow: a fixed delay let a starved run see only five.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while acknowledged_so_far.load(Ordering::Relaxed) < 40 {
+        assert!(
+            Instant::now() < deadline,
+            "only {} writes were acknowledged in 60 s",
+            acknowledged_so_far.load(Ordering::Relaxed)
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     server.kill().unwrap();
     let mut acknowledged = Vec::new();
     for writer in writers {
         acknowledged.extend(writer.await.unwrap());
     }
-    assert!(
-        acknowledged.len() > 20,
-        "only {} writes were acknowledged before the kill",
-        acknowledged.len()
-    );
 
     let restarted = ServerProcess::start(BINARY, &storage.url_string(), &idp).await;
     for (run_id, etag) in &acknowledged {
