@@ -19,6 +19,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
+mod batches;
 mod group_commit;
 mod retention;
 mod tls;

@@ -1,0 +1,115 @@
+//! Requests of concurrent callers answered together: a few worker tasks
+//! each take the oldest waiting request plus every other one queued at that
+//! moment, and answer them all with one statement or transaction, so that
+//! concurrent callers share a round trip (and, for writes, a WAL flush)
+//! instead of paying for one each. A caller alone is answered at once: no
+//! worker waits for a batch to fill.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+use crate::storage::StoreError;
+
+/// A request waiting for a worker, and where its answer goes.
+struct Job<Request, Answer> {
+    request: Request,
+    reply: oneshot::Sender<Answer>,
+}
+
+/// The queue of the workers, which stop once it is dropped.
+pub(super) struct Batches<Request, Answer> {
+    jobs: mpsc::UnboundedSender<Job<Request, Answer>>,
+    /// What the requests are, to name them if the workers stopped.
+    what: &'static str,
+}
+
+impl<Request, Answer> Batches<Request, Answer>
+where
+    Request: Send + 'static,
+    Answer: Send + 'static,
+{
+    /// Starts `workers` workers on the current tokio runtime; each hands
+    /// batches of at most `most` requests to `answer`, which returns one
+    /// answer per request, in order.
+    pub(super) fn start<Answering, Answers>(
+        what: &'static str,
+        workers: usize,
+        most: usize,
+        answer: Answering,
+    ) -> Batches<Request, Answer>
+    where
+        Answering: Fn(Vec<Request>) -> Answers + Send + Sync + 'static,
+        Answers: Future<Output = Vec<Answer>> + Send + 'static,
+    {
+        let (jobs, queue) = mpsc::unbounded_channel();
+        let queue = Arc::new(Mutex::new(queue));
+        let answer = Arc::new(answer);
+        for _ in 0..workers {
+            tokio::spawn(work(queue.clone(), most, answer.clone()));
+        }
+        Batches { jobs, what }
+    }
+
+    /// `request`'s answer, possibly found together with other callers'.
+    /// Dropping the future leaves the request to its worker, which drops it
+    /// unanswered unless it has begun on it; a write is then done whole or
+    /// not at all.
+    pub(super) async fn call(&self, request: Request) -> Result<Answer, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let stopped = || {
+            StoreError::Internal(anyhow::anyhow!(
+                "the PostgreSQL workers for {} stopped",
+                self.what
+            ))
+        };
+        self.jobs
+            .send(Job { request, reply })
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())
+    }
+}
+
+/// A worker: takes a batch from the queue and answers it, until the queue
+/// is closed.
+async fn work<Request, Answer, Answering, Answers>(
+    queue: Arc<Mutex<mpsc::UnboundedReceiver<Job<Request, Answer>>>>,
+    most: usize,
+    answer: Arc<Answering>,
+) where
+    Answering: Fn(Vec<Request>) -> Answers,
+    Answers: Future<Output = Vec<Answer>>,
+{
+    loop {
+        let mut jobs = Vec::new();
+        {
+            // One worker at a time waits for the queue; the others are busy
+            // answering, and whatever arrives meanwhile forms the next batch.
+            let mut queue = queue.lock().await;
+            if queue.recv_many(&mut jobs, most).await == 0 {
+                return;
+            }
+        }
+        // A caller that went away needs no answer, and its request is not
+        // made.
+        jobs.retain(|job| !job.reply.is_closed());
+        if jobs.is_empty() {
+            continue;
+        }
+        let (requests, replies): (Vec<Request>, Vec<_>) =
+            jobs.into_iter().map(|job| (job.request, job.reply)).unzip();
+        for (reply, answer) in replies.into_iter().zip(answer(requests).await) {
+            let _ = reply.send(answer);
+        }
+    }
+}
+
+/// `error` again, for another request of the batch it failed: the same
+/// kind (so the same status), the same message.
+pub(super) fn copy_of(error: &StoreError) -> StoreError {
+    match error {
+        StoreError::Unavailable(error) => StoreError::Unavailable(anyhow::anyhow!("{error:#}")),
+        StoreError::Internal(error) => StoreError::Internal(anyhow::anyhow!("{error:#}")),
+    }
+}
