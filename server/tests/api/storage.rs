@@ -569,7 +569,51 @@ async fn stored_runs_are_cut_to_the_millisecond(backend: Backend) {
     );
 }
 
+/// Reads that arrive together may share a statement (on PostgreSQL); each
+/// still gets its own run, or none: a run asked for twice, a run id under
+/// another task agent and an unknown run, mixed.
+async fn concurrent_readers_each_get_their_own_run(backend: Backend) {
+    let storage = TestDatabase::create(backend).await;
+    let store = storage.url.open().await.unwrap();
+    let stored: Vec<RunRecord> = (0..32)
+        .map(|n| record(new_path(), &format!("session {n}"), "running"))
+        .collect();
+    let writes = stored.iter().map(|record| RunWrite {
+        record: record.clone(),
+        if_match: None,
+    });
+    store.put_runs(writes.collect()).await.unwrap();
+    let mut reads: Vec<(RunPath, Option<&RunRecord>)> = Vec::new();
+    for record in &stored {
+        let elsewhere = RunPath {
+            task_agent_id: Uuid::new_v4(),
+            ..record.path
+        };
+        reads.extend([
+            (record.path, Some(record)),
+            (elsewhere, None),
+            (new_path(), None),
+        ]);
+    }
+    reads.extend(
+        stored
+            .iter()
+            .step_by(3)
+            .map(|record| (record.path, Some(record))),
+    );
+    let results = join_all(reads.iter().map(|(path, _)| store.get_run(path))).await;
+    for ((path, expected), result) in reads.iter().zip(results) {
+        let found = result.unwrap();
+        assert_eq!(
+            found.map(|run| (run.etag, run.run.json().to_owned())),
+            expected.map(|record| (record.etag.clone(), record.run.json().to_owned())),
+            "the read of {path:?}"
+        );
+    }
+}
+
 crate::backend_tests!(
+    concurrent_readers_each_get_their_own_run,
     stored_runs_are_cut_to_the_millisecond,
     the_database_refuses_a_body_that_is_not_json,
     the_json_migration_fails_on_a_stored_body_that_is_not_json,

@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 mod batches;
 mod group_commit;
+mod read;
 mod retention;
 mod tls;
 mod write;
@@ -37,6 +38,7 @@ use crate::api::{RunPath, Serialized, TaskAgentPath};
 use crate::database_url::{DatabaseOptions, redact_password};
 use crate::etag::IfMatch;
 use group_commit::GroupCommit;
+use read::GroupRead;
 use tls::TlsSettings;
 
 /// Versioned migrations, applied in order; a version is never edited once
@@ -66,6 +68,8 @@ pub struct PostgresStore {
     connections: Arc<Connections>,
     /// Where single-run writes go, to share transactions.
     group_commit: GroupCommit,
+    /// Where single-run reads go, to share statements.
+    group_read: GroupRead,
 }
 
 /// The connection pool, shared by the store and its group commit workers.
@@ -118,6 +122,7 @@ impl PostgresStore {
         });
         let store = PostgresStore {
             group_commit: GroupCommit::start(connections.clone(), options.pool_size.get()),
+            group_read: GroupRead::start(connections.clone(), options.pool_size.get()),
             connections,
         };
         // Connecting first, so that a refused connection (a TLS
@@ -349,29 +354,9 @@ fn to_postgres(value: &SqlValue) -> &(dyn ToSql + Sync) {
 
 #[async_trait]
 impl RunStore for PostgresStore {
+    /// Through the group read: concurrent reads share a statement.
     async fn get_run(&self, path: &RunPath) -> Result<Option<StoredRun>, StoreError> {
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached(
-                "SELECT etag, body FROM task_agent_runs \
-                 WHERE org_id = $1 AND project_id = $2 AND task_agent_id = $3 AND run_id = $4",
-            )
-            .await?;
-        let row = client
-            .query_opt(
-                &statement,
-                &[
-                    &path.org_id,
-                    &path.project_id,
-                    &path.task_agent_id,
-                    &path.run_id,
-                ],
-            )
-            .await?;
-        Ok(row.map(|row| StoredRun {
-            etag: row.get(0),
-            run: Serialized::from_json(row.get(1)),
-        }))
+        self.group_read.get_run(*path).await
     }
 
     async fn list_runs(
