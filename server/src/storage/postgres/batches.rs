@@ -15,7 +15,7 @@ use crate::storage::StoreError;
 /// A request waiting for a worker, and where its answer goes.
 struct Job<Request, Answer> {
     request: Request,
-    reply: oneshot::Sender<Answer>,
+    reply: oneshot::Sender<Result<Answer, StoreError>>,
 }
 
 /// The queue of the workers, which stop once it is dropped.
@@ -32,7 +32,7 @@ where
 {
     /// Starts `workers` workers on the current tokio runtime; each hands
     /// batches of at most `most` requests to `answer`, which returns one
-    /// answer per request, in order.
+    /// answer (or failure) per request, in order.
     pub(super) fn start<Answering, Answers>(
         what: &'static str,
         workers: usize,
@@ -41,7 +41,7 @@ where
     ) -> Batches<Request, Answer>
     where
         Answering: Fn(Vec<Request>) -> Answers + Send + Sync + 'static,
-        Answers: Future<Output = Vec<Answer>> + Send + 'static,
+        Answers: Future<Output = Vec<Result<Answer, StoreError>>> + Send + 'static,
     {
         let (jobs, queue) = mpsc::unbounded_channel();
         let queue = Arc::new(Mutex::new(queue));
@@ -67,7 +67,7 @@ where
         self.jobs
             .send(Job { request, reply })
             .map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())
+        answer.await.map_err(|_| stopped())?
     }
 }
 
@@ -79,7 +79,7 @@ async fn work<Request, Answer, Answering, Answers>(
     answer: Arc<Answering>,
 ) where
     Answering: Fn(Vec<Request>) -> Answers,
-    Answers: Future<Output = Vec<Answer>>,
+    Answers: Future<Output = Vec<Result<Answer, StoreError>>>,
 {
     loop {
         let mut jobs = Vec::new();

@@ -25,30 +25,20 @@ const MAX_WORKERS: usize = 2;
 /// The outcome of one write.
 type Outcome = Result<Result<PutOutcome, PutRejection>, StoreError>;
 
-/// The queue of the workers, which stop once it is dropped.
-pub(super) struct GroupCommit {
-    writes: Batches<RunWrite, Outcome>,
-}
+/// The queue of the write workers, which stop once it is dropped.
+pub(super) type GroupCommit = Batches<RunWrite, Result<PutOutcome, PutRejection>>;
 
-impl GroupCommit {
-    /// Starts the workers on the current tokio runtime: at most half of a
-    /// pool of `pool_size` connections (but one at least), so that reads
-    /// still find connections.
-    pub(super) fn start(connections: Arc<Connections>, pool_size: usize) -> GroupCommit {
-        let workers = (pool_size / 2).clamp(1, MAX_WORKERS);
-        GroupCommit {
-            writes: Batches::start("writes", workers, MAX_GROUP, move |writes| {
-                commit(connections.clone(), writes)
-            }),
-        }
-    }
-
-    /// Creates or replaces one run, possibly in one transaction with the
-    /// writes of other callers. Dropping the future leaves the write to
-    /// its worker: it is then committed whole or not at all.
-    pub(super) async fn put_run(&self, write: RunWrite) -> Outcome {
-        self.writes.call(write).await?
-    }
+/// Starts the write workers on the current tokio runtime: at most half of
+/// a pool of `pool_size` connections (but one at least), so that reads
+/// still find connections. Each write it is `call`ed with may be committed
+/// in one transaction with the writes of other callers; dropping the call
+/// leaves the write to its worker: it is then committed whole or not at
+/// all.
+pub(super) fn start(connections: Arc<Connections>, pool_size: usize) -> GroupCommit {
+    let workers = (pool_size / 2).clamp(1, MAX_WORKERS);
+    Batches::start("writes", workers, MAX_GROUP, move |writes| {
+        commit(connections.clone(), writes)
+    })
 }
 
 /// Commits `writes` in one transaction; the outcome of each.

@@ -121,8 +121,8 @@ impl PostgresStore {
             shown_url: redact_password(&url),
         });
         let store = PostgresStore {
-            group_commit: GroupCommit::start(connections.clone(), options.pool_size.get()),
-            group_read: GroupRead::start(connections.clone(), options.pool_size.get()),
+            group_commit: group_commit::start(connections.clone(), options.pool_size.get()),
+            group_read: read::start(connections.clone(), options.pool_size.get()),
             connections,
         };
         // Connecting first, so that a refused connection (a TLS
@@ -356,7 +356,7 @@ fn to_postgres(value: &SqlValue) -> &(dyn ToSql + Sync) {
 impl RunStore for PostgresStore {
     /// Through the group read: concurrent reads share a statement.
     async fn get_run(&self, path: &RunPath) -> Result<Option<StoredRun>, StoreError> {
-        self.group_read.get_run(*path).await
+        self.group_read.call(*path).await
     }
 
     async fn list_runs(
@@ -407,7 +407,7 @@ impl RunStore for PostgresStore {
     ) -> Result<PutOutcome, PutError> {
         Ok(self
             .group_commit
-            .put_run(RunWrite { record, if_match })
+            .call(RunWrite { record, if_match })
             .await??)
     }
 

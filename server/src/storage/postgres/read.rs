@@ -26,37 +26,26 @@ const MAX_GROUP: usize = 128;
 /// while the other is read.
 const MAX_WORKERS: usize = 2;
 
-/// The outcome of one read.
-type Outcome = Result<Option<StoredRun>, StoreError>;
+/// The queue of the read workers, which stop once it is dropped.
+pub(super) type GroupRead = Batches<RunPath, Option<StoredRun>>;
 
-/// The queue of the workers, which stop once it is dropped.
-pub(super) struct GroupRead {
-    reads: Batches<RunPath, Outcome>,
-}
-
-impl GroupRead {
-    /// Starts the workers on the current tokio runtime: at most a quarter
-    /// of a pool of `pool_size` connections (but one at least), so that
-    /// writes and lists still find connections.
-    pub(super) fn start(connections: Arc<Connections>, pool_size: usize) -> GroupRead {
-        let workers = (pool_size / 4).clamp(1, MAX_WORKERS);
-        GroupRead {
-            reads: Batches::start("reads", workers, MAX_GROUP, move |paths| {
-                read(connections.clone(), paths)
-            }),
-        }
-    }
-
-    /// The run at `path`, possibly read in one statement with the runs of
-    /// other callers.
-    pub(super) async fn get_run(&self, path: RunPath) -> Outcome {
-        self.reads.call(path).await?
-    }
+/// Starts the read workers on the current tokio runtime: at most a quarter
+/// of a pool of `pool_size` connections (but one at least), so that writes
+/// and lists still find connections. Each read it is `call`ed with may be
+/// made in one statement with the reads of other callers.
+pub(super) fn start(connections: Arc<Connections>, pool_size: usize) -> GroupRead {
+    let workers = (pool_size / 4).clamp(1, MAX_WORKERS);
+    Batches::start("reads", workers, MAX_GROUP, move |paths| {
+        read(connections.clone(), paths)
+    })
 }
 
 /// The run at each of `paths`; a failure of the statement fails each read
 /// alike.
-async fn read(connections: Arc<Connections>, paths: Vec<RunPath>) -> Vec<Outcome> {
+async fn read(
+    connections: Arc<Connections>,
+    paths: Vec<RunPath>,
+) -> Vec<Result<Option<StoredRun>, StoreError>> {
     match connections.get_runs(&paths).await {
         Ok(runs) => runs.into_iter().map(Ok).collect(),
         Err(error) => paths.iter().map(|_| Err(copy_of(&error))).collect(),
