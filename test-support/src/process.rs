@@ -65,8 +65,29 @@ impl ServerProcess {
         database_url: &str,
         idp: &TestIdp,
     ) -> ServerProcess {
+        ServerProcess::start_with_flags(binary, database_url, idp, &[]).await
+    }
+
+    /// As [`ServerProcess::start`], with `flags` added to the `serve`
+    /// command (`--sqlite-mmap-mib 0`, say).
+    ///
+    /// # Panics
+    ///
+    /// If the server does not start or answer: this is for tests.
+    pub async fn start_with_flags(
+        binary: impl AsRef<Path>,
+        database_url: &str,
+        idp: &TestIdp,
+        flags: &[&str],
+    ) -> ServerProcess {
         let port = free_port().expect("a free loopback port");
-        let command = ServerProcess::serve_command(binary.as_ref(), port, database_url, idp);
+        let mut command = Command::new(binary.as_ref());
+        command
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .args(["--database", database_url])
+            .args(["--jwt-issuer", &idp.issuer, "--jwks-url", &idp.jwks_url()])
+            .args(["--jwks-refetch-secs", "1"])
+            .args(flags);
         let log = tempfile::NamedTempFile::new()
             .expect("a temporary log file")
             .into_temp_path();
@@ -78,24 +99,6 @@ impl ServerProcess {
             panic!("{error}");
         }
         server
-    }
-
-    /// The command [`ServerProcess::start`] runs: `serve` on
-    /// `127.0.0.1:port` and `database_url`, trusting the tokens of `idp`;
-    /// a test adds its own flags before it [spawns](ServerProcess::spawn) it.
-    pub fn serve_command(
-        binary: impl AsRef<Path>,
-        port: u16,
-        database_url: &str,
-        idp: &TestIdp,
-    ) -> Command {
-        let mut command = Command::new(binary.as_ref());
-        command
-            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-            .args(["--database", database_url])
-            .args(["--jwt-issuer", &idp.issuer, "--jwks-url", &idp.jwks_url()])
-            .args(["--jwks-refetch-secs", "1"]);
-        command
     }
 
     fn spawn_logging(

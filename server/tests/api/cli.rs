@@ -12,8 +12,8 @@ use tokio::process::{Child, Command};
 use uuid::Uuid;
 
 use crate::support::{
-    Agent, BINARY, Backend, ServerProcess, TestDatabase, TestIdp, WRITER, at, free_port,
-    http_client, minimal_run, put_with,
+    Agent, BINARY, Backend, ServerProcess, TestDatabase, TestIdp, WRITER, at, http_client,
+    minimal_run, put_with,
 };
 
 /// Runs the binary to completion; its stdout, or a panic with its stderr.
@@ -255,14 +255,12 @@ async fn sqlite_reads_go_through_a_memory_map_unless_turned_off() {
         };
         let file = std::fs::canonicalize(file).unwrap();
         let idp = TestIdp::start().await;
-        let port = free_port().unwrap();
-        let mut command = ServerProcess::serve_command(BINARY, port, &storage.url_string(), &idp);
-        if let Some(mib) = mmap_mib {
-            command.args(["--sqlite-mmap-mib", mib]);
-        }
-        let log = tempfile::NamedTempFile::new().unwrap().into_temp_path();
-        let mut server = ServerProcess::spawn(command, port, &log).unwrap();
-        server.wait_until_ready("/readyz").await.unwrap();
+        let flags = match mmap_mib {
+            Some(mib) => vec!["--sqlite-mmap-mib", mib],
+            None => vec![],
+        };
+        let mut server =
+            ServerProcess::start_with_flags(BINARY, &storage.url_string(), &idp, &flags).await;
         let client =
             Client::with_bearer_token(server.base_url(), &idp.token(WRITER, &[WRITE_SCOPE]))
                 .unwrap();

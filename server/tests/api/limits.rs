@@ -13,7 +13,7 @@ use task_agent_server::auth::WRITE_SCOPE;
 
 use crate::support::{
     AuthOptions, BINARY, Backend, READER, ServerProcess, TestDatabase, TestIdp, TestServer, WRITER,
-    at, free_port, http_client, minimal_run,
+    at, http_client, minimal_run,
 };
 
 /// A GET of an existing run: 200, whatever else is going on.
@@ -149,13 +149,16 @@ async fn closed_by_the_server(connection: &mut TcpStream) -> bool {
 async fn a_silent_connection_does_not_hold_the_shutdown() {
     let storage = TestDatabase::create(Backend::Sqlite).await;
     let idp = TestIdp::start().await;
-    let port = free_port().unwrap();
-    let mut command = ServerProcess::serve_command(BINARY, port, &storage.url_string(), &idp);
-    command.args(["--shutdown-grace-secs", "60"]);
-    let log = tempfile::NamedTempFile::new().unwrap().into_temp_path();
-    let mut server = ServerProcess::spawn(command, port, &log).unwrap();
-    server.wait_until_ready("/readyz").await.unwrap();
-    let mut silent = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let mut server = ServerProcess::start_with_flags(
+        BINARY,
+        &storage.url_string(),
+        &idp,
+        &["--shutdown-grace-secs", "60"],
+    )
+    .await;
+    let mut silent = TcpStream::connect(("127.0.0.1", server.port()))
+        .await
+        .unwrap();
     // Accepted and waiting for its first byte before the signal.
     let ready = http_client(None)
         .get(server.url("/readyz"))
@@ -175,7 +178,7 @@ async fn a_silent_connection_does_not_hold_the_shutdown() {
     assert!(
         stopped.as_ref().is_ok_and(|status| status.success()),
         "{stopped:?}: {}",
-        std::fs::read_to_string(&log).unwrap_or_default()
+        server.log()
     );
     let mut byte = [0; 1];
     assert!(

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::support::{
     Agent, BINARY, Backend, ServerProcess, ServerTls, TestDatabase, TestIdp, ThrowawayPostgres,
-    WRITER, at, free_port, minimal_run, put_with,
+    WRITER, at, minimal_run, put_with,
 };
 
 /// A certificate authority of the test's own.
@@ -234,20 +234,20 @@ async fn a_statement_past_its_deadline_is_503_and_the_connection_stays_usable() 
         Agent::with_members(database.as_ref()).await
     };
     let idp = TestIdp::start().await;
-    let port = free_port().unwrap();
-    let mut command = ServerProcess::serve_command(BINARY, port, &storage.url_string(), &idp);
-    command
-        // One connection: the request after the timeout must get the very
-        // connection whose statement was cancelled.
-        .args([
+    // One connection: the request after the timeout must get the very
+    // connection whose statement was cancelled.
+    let server = ServerProcess::start_with_flags(
+        BINARY,
+        &storage.url_string(),
+        &idp,
+        &[
             "--database-pool-size",
             "1",
             "--statement-timeout-ms",
             "1000",
-        ]);
-    let log = tempfile::NamedTempFile::new().unwrap().into_temp_path();
-    let mut server = ServerProcess::spawn(command, port, &log).unwrap();
-    server.wait_until_ready("/readyz").await.unwrap();
+        ],
+    )
+    .await;
     // Without retries, to see the 503 itself.
     let client = ClientBuilder::new(server.base_url())
         .bearer_token(idp.token(WRITER, &[WRITE_SCOPE]))

@@ -182,13 +182,7 @@ async fn on_postgresql_a_run_created_meanwhile_is_replaced_not_created_twice() {
     ) else {
         return;
     };
-    let storage = TestDatabase::create(backend).await;
-    let store = storage.url.open().await.unwrap();
-    let template = new_path();
-    store
-        .put_run(record(template, "template", "running"), None)
-        .await
-        .unwrap();
+    let (storage, store, template) = database_with_a_run(backend).await;
     let path = RunPath {
         run_id: Uuid::new_v4(),
         ..template
