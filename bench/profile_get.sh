@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# What a GET on SQLite costs beyond the dropshot baseline, per request:
+# loads the release server (on the bench's kept 100,000 runs) and then the
+# dropshot baseline (on the responses the bench recorded) as the bench's
+# GET scenario does (wrk, 64 connections, random paths, the reader's
+# token), samples each with `perf record` for SECS seconds, and prints the
+# CPU per request of each, by area and by function, and the differences.
+# Run it more than once: these machines are noisy.
+#
+#   cargo xbench run --keep --duration-secs 1 --warmup-secs 0 --rounds 1 \
+#     --runs 100000 --list-runs 300 --list-depth 100 --peer-kit none
+#   bench/profile_get.sh [SECS] [SERVER_BINARY]
+#
+# Environment: WORK (the kept work files, default target/bench/work).
+set -euo pipefail
+seconds=${1:-6}
+here=$(cd "$(dirname "$0")" && pwd)
+server_binary=${2:-$here/../target/release/task-agent-server}
+baseline_binary=$here/../target/release/dropshot-baseline
+work=${WORK:-$here/../target/bench/work}
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+port=18779
+export BENCH_TOKEN
+BENCH_TOKEN=$(cat "$work/SQLite/reader.token")
+
+# profile NAME COMMAND...: starts COMMAND, waits for the port, loads it,
+# and leaves NAME.data (perf's samples) and NAME.rps (requests/s).
+profile() {
+  local name=$1
+  shift
+  "$@" >/dev/null 2>&1 &
+  local server=$!
+  for _ in $(seq 1 200); do
+    # The baseline has no probe; any answer means it has loaded.
+    curl -s -o /dev/null "http://127.0.0.1:$port/" && break
+    sleep 0.1
+  done
+  wrk -t2 -c64 -d"$((seconds + 5))"s -s "$here/get_paths.lua" \
+    "http://127.0.0.1:$port" -- "$work/SQLite/get-paths.txt" >"$out/$name.wrk" &
+  local load=$!
+  sleep 3
+  perf record -F 2999 -p "$server" -o "$out/$name.data" -- sleep "$seconds" >/dev/null 2>&1
+  wait "$load"
+  kill "$server"
+  wait "$server" 2>/dev/null || true
+  awk '/Requests\/sec/ {print $2}' "$out/$name.wrk" >"$out/$name.rps"
+}
+
+profile server "$server_binary" serve --bind "127.0.0.1:$port" \
+  --database "sqlite://$(realpath "$work/runs.db")" --dev-issuer \
+  --data-dir "$work/issuer" --log-level warn
+profile dropshot "$baseline_binary" --bind "127.0.0.1:$port" \
+  --responses "$work/SQLite/recorded-responses.tsv"
+python3 "$here/profile_diff.py" "$out" "$seconds" server dropshot
