@@ -24,24 +24,33 @@ port=18779
 export BENCH_TOKEN
 BENCH_TOKEN=$(cat "$work/SQLite/reader.token")
 
-# profile NAME COMMAND...: starts COMMAND, waits for the port, loads it,
-# and leaves NAME.data (perf's samples) and NAME.rps (requests/s).
+# profile NAME COMMAND...: starts COMMAND, waits for the port, warms it
+# up, then loads it for SECS seconds while perf samples it, and leaves
+# NAME.data (perf's samples) and NAME.rps (requests/s of the same seconds).
 profile() {
   local name=$1
   shift
   "$@" >/dev/null 2>&1 &
   local server=$!
-  for _ in $(seq 1 200); do
-    # The baseline has no probe; any answer means it has loaded.
+  # The baseline has no probe; any answer means it has loaded.
+  local _
+  for _ in $(seq 1 300); do
     curl -s -o /dev/null "http://127.0.0.1:$port/" && break
     sleep 0.1
   done
-  wrk -t2 -c64 -d"$((seconds + 5))"s -s "$here/get_paths.lua" \
-    "http://127.0.0.1:$port" -- "$work/SQLite/get-paths.txt" >"$out/$name.wrk" &
-  local load=$!
-  sleep 3
+  curl -s -o /dev/null "http://127.0.0.1:$port/" || {
+    echo "$name did not answer on port $port within 30 s: $*" >&2
+    exit 1
+  }
+  load() {
+    wrk -t2 -c64 -d"$1"s -s "$here/get_paths.lua" \
+      "http://127.0.0.1:$port" -- "$work/SQLite/get-paths.txt"
+  }
+  load 3 >/dev/null
+  load "$seconds" >"$out/$name.wrk" &
+  local loading=$!
   perf record -F 2999 -p "$server" -o "$out/$name.data" -- sleep "$seconds" >/dev/null 2>&1
-  wait "$load"
+  wait "$loading"
   kill "$server"
   wait "$server" 2>/dev/null || true
   awk '/Requests\/sec/ {print $2}' "$out/$name.wrk" >"$out/$name.rps"
