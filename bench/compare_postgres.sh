@@ -9,23 +9,25 @@
 #   cargo xbench run --keep --duration-secs 1 --warmup-secs 0 --rounds 1 \
 #     --runs 100000 --list-runs 300 --list-depth 100 --peer-kit none
 #   bench/compare_postgres.sh get 5 10 old/task-agent-server \
-#     target/release/task-agent-server 'target/release/task-agent-server|?sslmode=disable'
+#     target/release/task-agent-server 'target/release/task-agent-server|&sslmode=prefer'
 #
 # An argument BINARY|SUFFIX appends SUFFIX to the database URL the server
-# gets. Environment: WORK (the kept work files, default target/bench/work),
-# POSTGRES (a server URL psql accepts, default the bench's).
+# gets (the last `sslmode` wins). Environment: WORK (the kept work files,
+# default target/bench/work), POSTGRES (a server URL psql accepts, whose
+# parameters the servers get too; default the bench's, without TLS).
 set -euo pipefail
 if [ $# -lt 4 ] || { [ "$1" != get ] && [ "$1" != put ]; }; then
-  sed -n '2,16p' "$0" >&2
+  sed -n '2,17p' "$0" >&2
   exit 2
 fi
 scenario=$1 rounds=$2 seconds=$3
 shift 3
 here=$(cd "$(dirname "$0")" && pwd)
 work=${WORK:-$here/../target/bench/work}
-postgres=${POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres}
+postgres=${POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 database=task_agent_compare
-database_url="${postgres%/*}/$database"
+server_url=${postgres%%\?*}
+database_url="${server_url%/*}/$database${postgres#"$server_url"}"
 paths="$work/PostgreSQL/get-paths.txt"
 first_path=$(head -1 "$paths")
 org=$(echo "$first_path" | cut -d/ -f5)

@@ -59,11 +59,14 @@ pub struct BenchOptions {
     #[arg(long, default_value_t = 900_000)]
     pub list_depth: u64,
     /// A PostgreSQL server (the bench creates and drops its own database
-    /// there); "none" skips the PostgreSQL scenarios
+    /// there, and the server gets the URL's parameters); "none" skips the
+    /// PostgreSQL scenarios. The default reaches the one on this machine
+    /// without TLS, as docs/OPERATIONS.md advises for a database on the
+    /// server's own machine
     #[arg(
         long,
         env = "TASK_AGENT_BENCH_POSTGRES_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
     )]
     pub postgres: String,
     /// The benchmark kit with the FastAPI peer ("none" skips it)
