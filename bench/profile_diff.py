@@ -41,6 +41,13 @@ def area(function):
     return "other"
 
 
+def by_area(per_function):
+    areas = collections.Counter()
+    for function, cost in per_function.items():
+        areas[area(function)] += cost
+    return areas
+
+
 def microseconds_per_request(directory, seconds, name):
     with open(f"{directory}/{name}.rps") as rps_file:
         rps = float(rps_file.read())
@@ -66,11 +73,7 @@ def main():
     b_rps, b = microseconds_per_request(directory, seconds, b_name)
     print(f"{a_name}: {a_rps:,.0f} requests/s, {sum(a.values()):.1f} µs of CPU per request; "
           f"{b_name}: {b_rps:,.0f} requests/s, {sum(b.values()):.1f} µs")
-    a_areas, b_areas = collections.Counter(), collections.Counter()
-    for function, cost in a.items():
-        a_areas[area(function)] += cost
-    for function, cost in b.items():
-        b_areas[area(function)] += cost
+    a_areas, b_areas = by_area(a), by_area(b)
     print(f"\n| area | {a_name} µs | {b_name} µs | difference |\n|---|---:|---:|---:|")
     for name in sorted(set(a_areas) | set(b_areas), key=lambda n: b_areas[n] - a_areas[n]):
         print(f"| {name} | {a_areas[name]:.2f} | {b_areas[name]:.2f} | "

@@ -42,6 +42,18 @@ pub fn fresh_database(server_url: &str, name: &str) -> Result<BenchDatabase> {
         &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
     )?;
     psql(server_url, &format!("CREATE DATABASE {name}"))?;
+    let url = database_url(server_url, name);
+    Ok(BenchDatabase {
+        url,
+        server_url: server_url.to_owned(),
+        name: name.to_owned(),
+    })
+}
+
+/// The URL of the database `name` on the server of `server_url`, with
+/// `server_url`'s parameters (`sslmode` above all), which the server under
+/// test gets too.
+fn database_url(server_url: &str, name: &str) -> String {
     let (base, query) = server_url
         .split_once('?')
         .map_or((server_url, None), |(base, query)| (base, Some(query)));
@@ -50,13 +62,36 @@ pub fn fresh_database(server_url: &str, name: &str) -> Result<BenchDatabase> {
         .map(|scheme| scheme + 3)
         .and_then(|start| base[start..].find('/').map(|slash| start + slash))
         .unwrap_or(base.len());
-    let mut url = format!("{}/{name}", &base[..authority_end]);
-    if let Some(query) = query {
-        url = format!("{url}?{query}");
+    let url = format!("{}/{name}", &base[..authority_end]);
+    match query {
+        Some(query) => format!("{url}?{query}"),
+        None => url,
     }
-    Ok(BenchDatabase {
-        url,
-        server_url: server_url.to_owned(),
-        name: name.to_owned(),
-    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::database_url;
+
+    #[test]
+    fn the_database_url_names_the_database_and_keeps_the_parameters() {
+        assert_eq!(
+            database_url(
+                "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable",
+                "bench"
+            ),
+            "postgres://postgres@127.0.0.1:5432/bench?sslmode=disable"
+        );
+        assert_eq!(
+            database_url("postgres://u:p@db:5432", "bench"),
+            "postgres://u:p@db:5432/bench"
+        );
+        assert_eq!(
+            database_url(
+                "postgres://db/x?sslmode=require&sslrootcert=/ca.pem",
+                "bench"
+            ),
+            "postgres://db/bench?sslmode=require&sslrootcert=/ca.pem"
+        );
+    }
 }
