@@ -23,11 +23,17 @@ fi
 scenario=$1 rounds=$2 seconds=$3
 shift 3
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 work=${WORK:-$here/../target/bench/work}
 postgres=${POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 database=task_agent_compare
-server_url=${postgres%%\?*}
-database_url="${server_url%/*}/$database${postgres#"$server_url"}"
+# The same server and parameters, another database: libpq and the server
+# both take a `dbname` parameter over the URL's path.
+case $postgres in
+  *\?*) database_url="$postgres&dbname=$database" ;;
+  *) database_url="$postgres?dbname=$database" ;;
+esac
 paths="$work/PostgreSQL/get-paths.txt"
 first_path=$(head -1 "$paths")
 org=$(echo "$first_path" | cut -d/ -f5)
@@ -41,7 +47,7 @@ case $scenario in
   get)
     BENCH_TOKEN=$(cat "$work/PostgreSQL/reader.token")
     load() {
-      wrk -t2 -c64 -d"$1"s --latency -s "$here/get_paths.lua" "http://127.0.0.1:$port" -- "$paths"
+      load_get "$port" "$1" "$paths"
     }
     # The bench's runs (its generator's seed 1, four task agents), once.
     fresh_database
@@ -71,10 +77,7 @@ for round in $(seq 1 "$rounds"); do
     "$binary" serve --bind "127.0.0.1:$port" --database "$database_url$suffix" \
       --dev-issuer --data-dir "$work/issuer" --log-level warn 2>/dev/null &
     server=$!
-    for _ in $(seq 1 100); do
-      curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break
-      sleep 0.1
-    done
+    wait_for "http://127.0.0.1:$port/readyz"
     load 3 >/dev/null
     if [ "$scenario" = put ]; then
       # Statistics of the warmed-up table (a fresh one's would plan the

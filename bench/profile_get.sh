@@ -15,6 +15,8 @@
 set -euo pipefail
 seconds=${1:-6}
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 server_binary=${2:-$here/../target/release/task-agent-server}
 baseline_binary=$here/../target/release/dropshot-baseline
 work=${WORK:-$here/../target/bench/work}
@@ -32,22 +34,9 @@ profile() {
   shift
   "$@" >/dev/null 2>&1 &
   local server=$!
-  # The baseline has no probe; any answer means it has loaded.
-  local _
-  for _ in $(seq 1 300); do
-    curl -s -o /dev/null "http://127.0.0.1:$port/" && break
-    sleep 0.1
-  done
-  curl -s -o /dev/null "http://127.0.0.1:$port/" || {
-    echo "$name did not answer on port $port within 30 s: $*" >&2
-    exit 1
-  }
-  load() {
-    wrk -t2 -c64 -d"$1"s -s "$here/get_paths.lua" \
-      "http://127.0.0.1:$port" -- "$work/SQLite/get-paths.txt"
-  }
-  load 3 >/dev/null
-  load "$seconds" >"$out/$name.wrk" &
+  wait_for "http://127.0.0.1:$port/" || exit 1
+  load_get "$port" 3 "$work/SQLite/get-paths.txt" >/dev/null
+  load_get "$port" "$seconds" "$work/SQLite/get-paths.txt" >"$out/$name.wrk" &
   local loading=$!
   perf record -F 2999 -p "$server" -o "$out/$name.data" -- sleep "$seconds" >/dev/null 2>&1
   wait "$loading"

@@ -1,0 +1,23 @@
+# Shell functions of the bench's hand tools (bench/profile_get.sh,
+# bench/compare_postgres.sh), so that they load a server as the bench's
+# scenarios do and the same way as each other. Source it; it needs `here`
+# (the bench/ directory).
+
+# wait_for URL: waits up to 30 s for any HTTP answer at URL (the baselines
+# have no probe, so any status counts).
+wait_for() {
+  local _
+  for _ in $(seq 1 300); do
+    curl -s -o /dev/null "$1" && return 0
+    sleep 0.1
+  done
+  echo "nothing answered at $1 within 30 s" >&2
+  return 1
+}
+
+# load_get PORT SECONDS PATHS: the GET scenario's load on 127.0.0.1:PORT
+# (wrk, 64 connections, random paths of the file PATHS, the token in
+# BENCH_TOKEN), with wrk's latency distribution.
+load_get() {
+  wrk -t2 -c64 -d"$2"s --latency -s "$here/get_paths.lua" "http://127.0.0.1:$1" -- "$3"
+}
