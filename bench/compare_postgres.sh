@@ -77,7 +77,7 @@ for round in $(seq 1 "$rounds"); do
     "$binary" serve --bind "127.0.0.1:$port" --database "$database_url$suffix" \
       --dev-issuer --data-dir "$work/issuer" --log-level warn 2>/dev/null &
     server=$!
-    wait_for "http://127.0.0.1:$port/readyz"
+    wait_for -f "http://127.0.0.1:$port/readyz"
     load 3 >/dev/null
     if [ "$scenario" = put ]; then
       # Statistics of the warmed-up table (a fresh one's would plan the

@@ -3,15 +3,15 @@
 # scenarios do and the same way as each other. Source it; it needs `here`
 # (the bench/ directory).
 
-# wait_for URL: waits up to 30 s for any HTTP answer at URL (the baselines
-# have no probe, so any status counts).
+# wait_for [-f] URL: waits up to 30 s for an HTTP answer at URL: any status
+# (the baselines have no probe), or with -f a success (a server's /readyz).
 wait_for() {
   local _
   for _ in $(seq 1 300); do
-    curl -s -o /dev/null "$1" && return 0
+    curl -s -o /dev/null "$@" && return 0
     sleep 0.1
   done
-  echo "nothing answered at $1 within 30 s" >&2
+  echo "no answer at ${!#} within 30 s" >&2
   return 1
 }
 
