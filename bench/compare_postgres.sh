@@ -39,6 +39,7 @@ first_path=$(head -1 "$paths")
 org=$(echo "$first_path" | cut -d/ -f5)
 port=18777
 export BENCH_TOKEN
+trap stop_server EXIT
 fresh_database() {
   psql -q "$postgres" -c "DROP DATABASE IF EXISTS $database WITH (FORCE)" \
     -c "CREATE DATABASE $database" 2>/dev/null
@@ -74,9 +75,9 @@ for round in $(seq 1 "$rounds"); do
       "$binary" members add --database "$database_url" --org "$org" \
         --subject bench-writer --role writer >/dev/null
     fi
-    "$binary" serve --bind "127.0.0.1:$port" --database "$database_url$suffix" \
-      --dev-issuer --data-dir "$work/issuer" --log-level warn 2>/dev/null &
-    server=$!
+    start_server "$binary" serve --bind "127.0.0.1:$port" \
+      --database "$database_url$suffix" --dev-issuer --data-dir "$work/issuer" \
+      --log-level warn
     wait_for -f "http://127.0.0.1:$port/readyz"
     load 3 >/dev/null
     if [ "$scenario" = put ]; then
@@ -92,8 +93,7 @@ for round in $(seq 1 "$rounds"); do
       "p99=$(echo "$out" | awk '$1 == "99%" {print $2}')" \
       "non-2xx=$(echo "$out" | awk '/Non-2xx/ {n = $NF} END {print n + 0}')" \
       "load=$(cut -d' ' -f1 /proc/loadavg)"
-    kill "$server"
-    wait "$server" 2>/dev/null || true
+    stop_server
   done
 done
 psql -q "$postgres" -c "DROP DATABASE IF EXISTS $database WITH (FORCE)"

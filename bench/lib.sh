@@ -15,6 +15,22 @@ wait_for() {
   return 1
 }
 
+# start_server COMMAND...: starts COMMAND (a server) in the background,
+# its output discarded. stop_server stops it and does nothing when none
+# runs; call it from an EXIT trap too, so that a script that fails midway
+# (a server that never answers) leaves no server behind.
+server=""
+start_server() {
+  "$@" >/dev/null 2>&1 &
+  server=$!
+}
+stop_server() {
+  [ -n "$server" ] || return 0
+  kill "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+  server=""
+}
+
 # load_get PORT SECONDS PATHS: the GET scenario's load on 127.0.0.1:PORT
 # (wrk, 64 connections, random paths of the file PATHS, the token in
 # BENCH_TOKEN), with wrk's latency distribution.

@@ -21,7 +21,7 @@ server_binary=${2:-$here/../target/release/task-agent-server}
 baseline_binary=$here/../target/release/dropshot-baseline
 work=${WORK:-$here/../target/bench/work}
 out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+trap 'stop_server; rm -rf "$out"' EXIT
 port=18779
 export BENCH_TOKEN
 BENCH_TOKEN=$(cat "$work/SQLite/reader.token")
@@ -32,16 +32,14 @@ BENCH_TOKEN=$(cat "$work/SQLite/reader.token")
 profile() {
   local name=$1
   shift
-  "$@" >/dev/null 2>&1 &
-  local server=$!
-  wait_for "http://127.0.0.1:$port/" || exit 1
+  start_server "$@"
+  wait_for "http://127.0.0.1:$port/"
   load_get "$port" 3 "$work/SQLite/get-paths.txt" >/dev/null
   load_get "$port" "$seconds" "$work/SQLite/get-paths.txt" >"$out/$name.wrk" &
   local loading=$!
   perf record -F 2999 -p "$server" -o "$out/$name.data" -- sleep "$seconds" >/dev/null 2>&1
   wait "$loading"
-  kill "$server"
-  wait "$server" 2>/dev/null || true
+  stop_server
   awk '/Requests\/sec/ {print $2}' "$out/$name.wrk" >"$out/$name.rps"
 }
 
