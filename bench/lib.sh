@@ -16,9 +16,10 @@ wait_for() {
 }
 
 # start_server COMMAND...: starts COMMAND (a server) in the background,
-# its output discarded, its process id in `server`. stop_server stops it and does nothing when none
-# runs; call it from an EXIT trap too, so that a script that fails midway
-# (a server that never answers) leaves no server behind.
+# its output discarded, its process id in `server`. stop_server stops it,
+# and does nothing when none runs; call it from an EXIT trap too, so that
+# a script that fails midway (a server that never answers) leaves no
+# server behind.
 server=""
 start_server() {
   "$@" >/dev/null 2>&1 &
