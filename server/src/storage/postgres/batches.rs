@@ -3,7 +3,8 @@
 //! moment, and answer them all with one statement or transaction, so that
 //! concurrent callers share a round trip (and, for writes, a WAL flush)
 //! instead of paying for one each. A caller alone is answered at once: no
-//! worker waits for a batch to fill.
+//! worker waits for a batch to fill, and a caller whose answer is ready is
+//! answered before the rest of its batch is.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -16,6 +17,36 @@ use crate::storage::StoreError;
 struct Job<Request, Answer> {
     request: Request,
     reply: oneshot::Sender<Result<Answer, StoreError>>,
+}
+
+/// Where the answers to one batch go, by the place of each request in it.
+pub(super) struct Replies<Answer> {
+    senders: Vec<Option<oneshot::Sender<Result<Answer, StoreError>>>>,
+}
+
+impl<Answer> Replies<Answer> {
+    /// Answers the request at `place` in the batch, unless it has its
+    /// answer already. A request left unanswered fails as if the workers
+    /// had stopped.
+    pub(super) fn send(&mut self, place: usize, answer: Result<Answer, StoreError>) {
+        if let Some(reply) = self.senders.get_mut(place).and_then(Option::take) {
+            let _ = reply.send(answer);
+        }
+    }
+
+    /// Answers every request of the batch still waiting with `answer`.
+    pub(super) fn send_rest(&mut self, answer: impl Fn() -> Result<Answer, StoreError>) {
+        for reply in self.senders.iter_mut().filter_map(Option::take) {
+            let _ = reply.send(answer());
+        }
+    }
+
+    /// Answers the requests in order, one answer each.
+    pub(super) fn send_all(mut self, answers: Vec<Result<Answer, StoreError>>) {
+        for (place, answer) in answers.into_iter().enumerate() {
+            self.send(place, answer);
+        }
+    }
 }
 
 /// The queue of the workers, which stop once it is dropped.
@@ -31,8 +62,8 @@ where
     Answer: Send + 'static,
 {
     /// Starts `workers` workers on the current tokio runtime; each hands
-    /// batches of at most `most` requests to `answer`, which returns one
-    /// answer (or failure) per request, in order.
+    /// batches of at most `most` requests to `answer`, which sends one
+    /// answer (or failure) per request to the batch's [`Replies`].
     pub(super) fn start<Answering, Answers>(
         what: &'static str,
         workers: usize,
@@ -40,8 +71,8 @@ where
         answer: Answering,
     ) -> Batches<Request, Answer>
     where
-        Answering: Fn(Vec<Request>) -> Answers + Send + Sync + 'static,
-        Answers: Future<Output = Vec<Result<Answer, StoreError>>> + Send + 'static,
+        Answering: Fn(Vec<Request>, Replies<Answer>) -> Answers + Send + Sync + 'static,
+        Answers: Future<Output = ()> + Send + 'static,
     {
         let (jobs, queue) = mpsc::unbounded_channel();
         let queue = Arc::new(Mutex::new(queue));
@@ -78,8 +109,8 @@ async fn work<Request, Answer, Answering, Answers>(
     most: usize,
     answer: Arc<Answering>,
 ) where
-    Answering: Fn(Vec<Request>) -> Answers,
-    Answers: Future<Output = Vec<Result<Answer, StoreError>>>,
+    Answering: Fn(Vec<Request>, Replies<Answer>) -> Answers,
+    Answers: Future<Output = ()>,
 {
     loop {
         let mut jobs = Vec::new();
@@ -97,11 +128,11 @@ async fn work<Request, Answer, Answering, Answers>(
         if jobs.is_empty() {
             continue;
         }
-        let (requests, replies): (Vec<Request>, Vec<_>) =
-            jobs.into_iter().map(|job| (job.request, job.reply)).unzip();
-        for (reply, answer) in replies.into_iter().zip(answer(requests).await) {
-            let _ = reply.send(answer);
-        }
+        let (requests, senders): (Vec<Request>, Vec<_>) = jobs
+            .into_iter()
+            .map(|job| (job.request, Some(job.reply)))
+            .unzip();
+        answer(requests, Replies { senders }).await;
     }
 }
 

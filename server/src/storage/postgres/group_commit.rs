@@ -36,8 +36,9 @@ pub(super) type GroupCommit = Batches<RunWrite, Result<PutOutcome, PutRejection>
 /// all.
 pub(super) fn start(connections: Arc<Connections>, pool_size: usize) -> GroupCommit {
     let workers = (pool_size / 2).clamp(1, MAX_WORKERS);
-    Batches::start("writes", workers, MAX_GROUP, move |writes| {
-        commit(connections.clone(), writes)
+    Batches::start("writes", workers, MAX_GROUP, move |writes, replies| {
+        let connections = connections.clone();
+        async move { replies.send_all(commit(connections, writes).await) }
     })
 }
 

@@ -1,13 +1,16 @@
 //! Reads of single runs: concurrent `GET`s share one statement, which looks
-//! up every run of the batch by its primary key. Each read sees the runs
-//! committed before its statement began, as it would alone.
+//! up every run of the batch by its primary key, and each read is answered
+//! as soon as its row arrives. Each read sees the runs committed before its
+//! statement began, as it would alone.
 
+use std::pin::pin;
 use std::sync::Arc;
 
+use futures::TryStreamExt;
 use uuid::Uuid;
 
 use super::Connections;
-use super::batches::{Batches, copy_of};
+use super::batches::{Batches, Replies, copy_of};
 use crate::api::{RunPath, Serialized};
 use crate::storage::{StoreError, StoredRun};
 
@@ -35,26 +38,33 @@ pub(super) type GroupRead = Batches<RunPath, Option<StoredRun>>;
 /// made in one statement with the reads of other callers.
 pub(super) fn start(connections: Arc<Connections>, pool_size: usize) -> GroupRead {
     let workers = (pool_size / 4).clamp(1, MAX_WORKERS);
-    Batches::start("reads", workers, MAX_GROUP, move |paths| {
-        read(connections.clone(), paths)
+    Batches::start("reads", workers, MAX_GROUP, move |paths, replies| {
+        read(connections.clone(), paths, replies)
     })
 }
 
-/// The run at each of `paths`; a failure of the statement fails each read
-/// alike.
+/// Answers the read at each of `paths`, each as its row arrives; a
+/// failure of the statement fails each read not answered yet.
 async fn read(
     connections: Arc<Connections>,
     paths: Vec<RunPath>,
-) -> Vec<Result<Option<StoredRun>, StoreError>> {
-    match connections.get_runs(&paths).await {
-        Ok(runs) => runs.into_iter().map(Ok).collect(),
-        Err(error) => paths.iter().map(|_| Err(copy_of(&error))).collect(),
+    mut replies: Replies<Option<StoredRun>>,
+) {
+    if let Err(error) = connections.get_runs(&paths, &mut replies).await {
+        replies.send_rest(|| Err(copy_of(&error)));
     }
+    // The paths without a run have no row.
+    replies.send_rest(|| Ok(None));
 }
 
 impl Connections {
-    /// The run at each of `paths`, in their order, in one statement.
-    async fn get_runs(&self, paths: &[RunPath]) -> Result<Vec<Option<StoredRun>>, StoreError> {
+    /// Sends the run at each of `paths` that has one to the reply at its
+    /// place, in one statement.
+    async fn get_runs(
+        &self,
+        paths: &[RunPath],
+        replies: &mut Replies<Option<StoredRun>>,
+    ) -> Result<(), StoreError> {
         let column = |key: fn(&RunPath) -> Uuid| paths.iter().map(key).collect::<Vec<_>>();
         let (org_id, project_id, task_agent_id, run_id) = (
             column(|path| path.org_id),
@@ -64,23 +74,27 @@ impl Connections {
         );
         let client = self.client().await?;
         let statement = client.prepare_cached(SELECT_RUNS).await?;
-        let rows = client
-            .query(&statement, &[&org_id, &project_id, &task_agent_id, &run_id])
-            .await?;
-        let mut runs: Vec<Option<StoredRun>> = paths.iter().map(|_| None).collect();
-        for row in rows {
+        let mut rows = pin!(
+            client
+                .query_raw(&statement, [&org_id, &project_id, &task_agent_id, &run_id])
+                .await?
+        );
+        while let Some(row) = rows.try_next().await? {
             let place: i64 = row.get(0);
-            let run = usize::try_from(place - 1)
+            let index = usize::try_from(place - 1)
                 .ok()
-                .and_then(|index| runs.get_mut(index))
+                .filter(|index| *index < paths.len())
                 .ok_or_else(|| {
                     StoreError::Internal(anyhow::anyhow!("a run read for key {place}, of none"))
                 })?;
-            *run = Some(StoredRun {
-                etag: row.get(1),
-                run: Serialized::from_json(row.get(2)),
-            });
+            replies.send(
+                index,
+                Ok(Some(StoredRun {
+                    etag: row.get(1),
+                    run: Serialized::from_json(row.get(2)),
+                })),
+            );
         }
-        Ok(runs)
+        Ok(())
     }
 }
