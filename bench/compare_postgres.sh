@@ -9,15 +9,20 @@
 #   cargo xbench run --keep --duration-secs 1 --warmup-secs 0 --rounds 1 \
 #     --runs 100000 --list-runs 300 --list-depth 100 --peer-kit none
 #   bench/compare_postgres.sh get 5 10 old/task-agent-server \
-#     target/release/task-agent-server 'target/release/task-agent-server|&sslmode=prefer'
+#     target/release/task-agent-server
+#   POSTGRES='postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable' \
+#     bench/compare_postgres.sh get 5 10 target/release/task-agent-server \
+#     'target/release/task-agent-server|&sslmode=prefer'
 #
 # An argument BINARY|SUFFIX appends SUFFIX to the database URL the server
-# gets (the last `sslmode` wins). Environment: WORK (the kept work files,
-# default target/bench/work), POSTGRES (a server URL psql accepts, whose
-# parameters the servers get too; default the bench's, without TLS).
+# gets (the last `sslmode` wins; an added `host` is only tried after the
+# URL's own, so TCP against the socket takes two runs with two POSTGRES).
+# Environment: WORK (the kept work files, default target/bench/work),
+# POSTGRES (a server URL psql accepts, whose parameters the servers get
+# too; default the bench's: the Unix socket, no TLS).
 set -euo pipefail
 if [ $# -lt 4 ] || { [ "$1" != get ] && [ "$1" != put ]; }; then
-  sed -n '2,17p' "$0" >&2
+  sed -n '2,22p' "$0" >&2
   exit 2
 fi
 scenario=$1 rounds=$2 seconds=$3
@@ -26,7 +31,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=bench/lib.sh
 . "$here/lib.sh"
 work=${WORK:-$here/../target/bench/work}
-postgres=${POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
+postgres=${POSTGRES:-postgres://postgres@%2Fvar%2Frun%2Fpostgresql/postgres}
 database=task_agent_compare
 # The same server and parameters, another database: libpq and the server
 # both take a `dbname` parameter over the URL's path.

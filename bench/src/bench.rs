@@ -61,12 +61,12 @@ pub struct BenchOptions {
     /// A PostgreSQL server (the bench creates and drops its own database
     /// there, and the server gets the URL's parameters); "none" skips the
     /// PostgreSQL scenarios. The default reaches the one on this machine
-    /// without TLS, as docs/OPERATIONS.md advises for a database on the
-    /// server's own machine
+    /// through its Unix socket (Debian's directory), without TLS or TCP, as
+    /// docs/OPERATIONS.md advises for a database on the server's own machine
     #[arg(
         long,
         env = "TASK_AGENT_BENCH_POSTGRES_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+        default_value = "postgres://postgres@%2Fvar%2Frun%2Fpostgresql/postgres"
     )]
     pub postgres: String,
     /// The benchmark kit with the FastAPI peer ("none" skips it)

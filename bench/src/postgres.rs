@@ -83,6 +83,13 @@ mod tests {
             "postgres://postgres@127.0.0.1:5432/bench?sslmode=disable"
         );
         assert_eq!(
+            database_url(
+                "postgres://postgres@%2Fvar%2Frun%2Fpostgresql/postgres",
+                "bench"
+            ),
+            "postgres://postgres@%2Fvar%2Frun%2Fpostgresql/bench"
+        );
+        assert_eq!(
             database_url("postgres://u:p@db:5432", "bench"),
             "postgres://u:p@db:5432/bench"
         );
