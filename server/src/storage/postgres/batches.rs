@@ -144,3 +144,69 @@ pub(super) fn copy_of(error: &StoreError) -> StoreError {
         StoreError::Internal(error) => StoreError::Internal(anyhow::anyhow!("{error:#}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::sync::oneshot;
+
+    use super::Replies;
+    use crate::storage::StoreError;
+
+    /// Replies for `count` requests, and the receivers their callers hold.
+    fn replies(
+        count: usize,
+    ) -> (
+        Replies<u32>,
+        Vec<oneshot::Receiver<Result<u32, StoreError>>>,
+    ) {
+        let (senders, receivers) = (0..count)
+            .map(|_| {
+                let (sender, receiver) = oneshot::channel();
+                (Some(sender), receiver)
+            })
+            .unzip();
+        (Replies { senders }, receivers)
+    }
+
+    /// What each caller received, in the batch's order.
+    fn answers(
+        receivers: Vec<oneshot::Receiver<Result<u32, StoreError>>>,
+    ) -> Vec<Result<u32, StoreError>> {
+        receivers
+            .into_iter()
+            .map(|mut receiver| receiver.try_recv().expect("every request is answered"))
+            .collect()
+    }
+
+    fn failure() -> Result<u32, StoreError> {
+        Err(StoreError::Internal(anyhow::anyhow!(
+            "the statement failed"
+        )))
+    }
+
+    #[test]
+    fn a_failure_after_some_answers_fails_only_the_requests_still_waiting() {
+        let (mut replies, receivers) = replies(3);
+        replies.send(1, Ok(10));
+        // Neither a second answer to a request nor an answer to a place
+        // outside the batch reaches anyone.
+        replies.send(1, Ok(11));
+        replies.send(7, Ok(70));
+        replies.send_rest(failure);
+        replies.send_rest(|| Ok(0));
+        let answers = answers(receivers);
+        assert!(matches!(answers[0], Err(StoreError::Internal(_))));
+        assert!(matches!(answers[1], Ok(10)));
+        assert!(matches!(answers[2], Err(StoreError::Internal(_))));
+    }
+
+    #[test]
+    fn answers_sent_all_at_once_reach_the_requests_in_order() {
+        let (replies, receivers) = replies(3);
+        replies.send_all(vec![Ok(1), failure(), Ok(3)]);
+        let answers = answers(receivers);
+        assert!(matches!(answers[0], Ok(1)));
+        assert!(matches!(answers[1], Err(StoreError::Internal(_))));
+        assert!(matches!(answers[2], Ok(3)));
+    }
+}
