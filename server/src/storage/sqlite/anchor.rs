@@ -10,42 +10,69 @@
 //! open keeps the count above 0.
 //!
 //! An open read transaction pins its snapshot: SQLite cannot checkpoint the
-//! WAL past it, nor start the WAL file over, and under steady writes a
-//! snapshot held for good would let the WAL grow without bound. So the
-//! anchor is let go while the writer writes (this process's checkpoints,
-//! which SQLite runs after a commit, never wait on it), and every
-//! [`RENEW_EVERY`] while the writer is idle it is let go and taken again,
-//! after a checkpoint when another process (an `import`, say) has written
-//! since: at worst the WAL holds what other processes write in that time.
+//! WAL past it, nor start the WAL file over, so a snapshot held while
+//! another process writes lets the WAL grow by all that process writes. The
+//! anchor is therefore let go while this process writes (its checkpoints,
+//! which SQLite runs after a commit, never wait on the anchor), and it is
+//! not taken while another process (an `import`, a second server on the
+//! same file) writes: before it holds, it asks the writer connection
+//! whether anyone else committed since it last asked, and if so it
+//! checkpoints and stays let go for [`RENEW_EVERY`]. While the writer is
+//! idle the anchor is let go and taken again every [`RENEW_EVERY`], so the
+//! WAL holds at most what another process writes in that time before the
+//! anchor steps aside; from then on the other process's checkpoints copy
+//! the WAL and start it over as if there were no anchor.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
-/// How long the anchor holds one snapshot while the writer is idle.
+/// How long the anchor holds one snapshot while the writer is idle, and
+/// how long it stays let go after another process committed.
 pub(super) const RENEW_EVERY: Duration = Duration::from_millis(100);
 
 /// A connection that holds a read transaction between writes.
 pub(super) struct ReadAnchor {
     connection: Connection,
-    /// The writer connection's `data_version` at the last renewal: it
-    /// changes when another process commits.
+    /// The writer connection's `data_version` when last asked: it changes
+    /// when another connection commits, and the writer's own commits leave
+    /// it alone.
     others_version: Option<i64>,
+    /// Until when the anchor stays let go because another process wrote.
+    aside_until: Instant,
 }
 
 impl ReadAnchor {
-    pub(super) fn new(connection: Connection) -> ReadAnchor {
+    /// An anchor on `connection`, for the thread that writes through
+    /// `writer`. It holds nothing yet.
+    pub(super) fn new(connection: Connection, writer: &Connection) -> ReadAnchor {
         ReadAnchor {
             connection,
-            others_version: None,
+            others_version: data_version(writer),
+            aside_until: Instant::now(),
         }
     }
 
-    /// Opens the read transaction, unless it is open. A failure leaves it
+    /// Opens the read transaction, unless it is open or another process
+    /// wrote lately: if it committed since the last look, this checkpoints
+    /// instead and leaves the transaction closed for [`RENEW_EVERY`], so as
+    /// not to hold the WAL against that process. A failure leaves it
     /// closed, which costs reads speed and nothing else, and the next call
     /// tries again.
-    pub(super) fn hold(&mut self) {
-        if !self.connection.is_autocommit() {
+    pub(super) fn hold(&mut self, writer: &Connection) {
+        if !self.connection.is_autocommit() || Instant::now() < self.aside_until {
+            return;
+        }
+        let others_version = data_version(writer);
+        if others_version != self.others_version {
+            self.others_version = others_version;
+            self.aside_until = Instant::now() + RENEW_EVERY;
+            // `PASSIVE` never waits: what it cannot copy now (another
+            // process reading an older snapshot) is left for the next
+            // checkpoint.
+            let _ = self
+                .connection
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
             return;
         }
         // `BEGIN` alone takes no snapshot: the first read does.
@@ -68,26 +95,87 @@ impl ReadAnchor {
         }
     }
 
-    /// Lets go of the snapshot, checkpoints the WAL if another process
-    /// wrote since the last renewal, and holds a new snapshot.
+    /// Lets go of the snapshot and holds a new one, unless another process
+    /// wrote lately (see [`ReadAnchor::hold`]).
     ///
     /// The writes of this process need no checkpoint here: SQLite makes one
     /// after a commit once the WAL is large enough (and only then, so that
     /// small writes share the cost of copying pages into the database).
     pub(super) fn renew(&mut self, writer: &Connection) {
         self.release();
-        let others_version = writer
-            .query_row("PRAGMA data_version", [], |row| row.get(0))
-            .ok();
-        if others_version != self.others_version {
-            self.others_version = others_version;
-            // `PASSIVE` never waits: what it cannot copy now (another
-            // process reading an older snapshot) is left for the next
-            // checkpoint.
-            let _ = self
-                .connection
-                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-        }
-        self.hold();
+        self.hold(writer);
+    }
+}
+
+/// `writer`'s `data_version`, or `None` if it cannot be read (then the next
+/// read that succeeds counts as another process's commit, which costs a
+/// checkpoint and nothing else).
+fn data_version(writer: &Connection) -> Option<i64> {
+    writer
+        .prepare_cached("PRAGMA data_version")
+        .and_then(|mut statement| statement.query_row([], |row| row.get(0)))
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::connect;
+    use super::*;
+
+    /// The WAL's frames, and how many of them a `PASSIVE` checkpoint by
+    /// `connection` has copied into the database.
+    fn checkpoint(connection: &Connection) -> (i64, i64) {
+        connection
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+                Ok((row.get(1)?, row.get(2)?))
+            })
+            .unwrap()
+    }
+
+    fn holds(anchor: &ReadAnchor) -> bool {
+        !anchor.connection.is_autocommit()
+    }
+
+    #[test]
+    fn the_anchor_steps_aside_while_another_connection_writes() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("anchor.db");
+        let writer = connect(&path, 0).unwrap();
+        writer.execute_batch("CREATE TABLE t (x)").unwrap();
+        let mut anchor = ReadAnchor::new(connect(&path, 0).unwrap(), &writer);
+        // Stands in for another process: `data_version` tells any other
+        // connection's commits apart from the writer's own.
+        let other = connect(&path, 0).unwrap();
+        let insert = |connection: &Connection| {
+            connection.execute("INSERT INTO t VALUES (1)", []).unwrap();
+        };
+
+        anchor.hold(&writer);
+        assert!(holds(&anchor), "held while nobody else writes");
+        anchor.release();
+        insert(&writer);
+        anchor.hold(&writer);
+        assert!(holds(&anchor), "the writer's own commits do not count");
+
+        insert(&other);
+        let (frames, copied) = checkpoint(&other);
+        assert!(
+            copied < frames,
+            "a held anchor keeps the WAL from a checkpoint"
+        );
+        anchor.renew(&writer);
+        assert!(!holds(&anchor), "let go after another connection's commit");
+        anchor.hold(&writer);
+        assert!(!holds(&anchor), "and not held again at once");
+        insert(&other);
+        let (frames, copied) = checkpoint(&other);
+        assert_eq!(copied, frames, "nothing keeps the WAL from a checkpoint");
+
+        std::thread::sleep(RENEW_EVERY);
+        anchor.renew(&writer);
+        assert!(!holds(&anchor), "let go while the other connection writes");
+        std::thread::sleep(RENEW_EVERY);
+        anchor.renew(&writer);
+        assert!(holds(&anchor), "held again once it has stopped");
     }
 }

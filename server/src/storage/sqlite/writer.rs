@@ -85,7 +85,10 @@ impl Writer {
         let flag = busy.clone();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || serve(connection, ReadAnchor::new(anchor), &queue, &flag))?;
+            .spawn(move || {
+                let anchor = ReadAnchor::new(anchor, &connection);
+                serve(connection, anchor, &queue, &flag);
+            })?;
         Ok(Writer { jobs, busy, wait })
     }
 
@@ -178,7 +181,8 @@ fn serve(
 
 /// The job held back from the last group, else the next in the queue; while
 /// the queue is empty, `anchor` holds a read transaction (renewed while
-/// the wait lasts). `None` once every [`Writer`] handle is gone.
+/// the wait lasts) unless another process is writing. `None` once every
+/// [`Writer`] handle is gone.
 fn next_job(
     queue: &Receiver<Queued>,
     held: &mut Option<Queued>,
@@ -193,7 +197,7 @@ fn next_job(
         Err(TryRecvError::Disconnected) => return None,
         Err(TryRecvError::Empty) => {}
     }
-    anchor.hold();
+    anchor.hold(connection);
     loop {
         match queue.recv_timeout(RENEW_EVERY) {
             Ok(queued) => return Some(queued),
