@@ -60,13 +60,14 @@ impl ReadAnchor {
     /// closed, which costs reads speed and nothing else, and the next call
     /// tries again.
     pub(super) fn hold(&mut self, writer: &Connection) {
-        if !self.connection.is_autocommit() || Instant::now() < self.aside_until {
+        let now = Instant::now();
+        if !self.connection.is_autocommit() || now < self.aside_until {
             return;
         }
         let others_version = data_version(writer);
         if others_version != self.others_version {
             self.others_version = others_version;
-            self.aside_until = Instant::now() + RENEW_EVERY;
+            self.aside_until = now + RENEW_EVERY;
             // `PASSIVE` never waits: what it cannot copy now (another
             // process reading an older snapshot) is left for the next
             // checkpoint.
